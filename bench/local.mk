@@ -1,0 +1,2 @@
+# bench/: benchmarks print numbers; they are never part of `make check`.
+dist_noinst_SCRIPTS += bench/launch.sh

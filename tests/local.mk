@@ -1,0 +1,24 @@
+# tests/: CUnit unit tests (TAP through tests/unit/main.c) and /dev/kvm
+# integration scripts (TAP). tests/run prints the final "N passed, N failed".
+if HAVE_CUNIT
+check_PROGRAMS += tests/unit/unit-tests
+tests_unit_unit_tests_SOURCES = \
+	tests/unit/main.c tests/unit/suites.h \
+	tests/unit/test_elf_loader.c \
+	tests/unit/test_pagetable.c \
+	tests/unit/test_options.c \
+	tests/unit/test_hypercall.c \
+	tests/unit/test_ltram.c \
+	tests/unit/test_frame_alloc.c \
+	tests/unit/test_token_bucket.c \
+	tests/unit/test_placement.c
+tests_unit_unit_tests_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_unit_tests_LDADD = libarom.a $(CUNIT_LIBS) $(JSONC_LIBS)
+TESTS += tests/unit/unit-tests
+endif
+
+dist_noinst_SCRIPTS += tests/integration/lib.sh tests/integration/vmm.sh
+TESTS += tests/integration/vmm.sh
+TESTS_ENVIRONMENT = AROM_VMM=$(abs_top_builddir)/arom-vmm \
+	AROM_PAYLOADS=$(abs_top_builddir)/guest-tools/payloads \
+	AROM_SRCDIR=$(abs_top_srcdir)

@@ -1,0 +1,15 @@
+/* Every CUnit suite of the unit-test binary registers itself through one of
+ * these; tests/unit/main.c calls them all. Each returns 0 or a CUnit error. */
+#ifndef AROM_TEST_SUITES_H
+#define AROM_TEST_SUITES_H
+
+int register_elf_loader_tests(void);
+int register_pagetable_tests(void);
+int register_options_tests(void);
+int register_hypercall_tests(void);
+int register_ltram_tests(void);
+int register_frame_alloc_tests(void);
+int register_token_bucket_tests(void);
+int register_placement_tests(void);
+
+#endif

@@ -1,0 +1,182 @@
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/unit/suites.h"
+#include "vmm/options.h"
+
+static void test_parse_size(void)
+{
+    uint64_t v;
+    CU_ASSERT_EQUAL(parse_size("4096", &v), 0);
+    CU_ASSERT_EQUAL(v, 4096);
+    CU_ASSERT_EQUAL(parse_size("64K", &v), 0);
+    CU_ASSERT_EQUAL(v, 64ull << 10);
+    CU_ASSERT_EQUAL(parse_size("512M", &v), 0);
+    CU_ASSERT_EQUAL(v, 512ull << 20);
+    CU_ASSERT_EQUAL(parse_size("2g", &v), 0);
+    CU_ASSERT_EQUAL(v, 2ull << 30);
+    CU_ASSERT_EQUAL(parse_size("1GiB", &v), 0);
+    CU_ASSERT_EQUAL(v, 1ull << 30);
+    CU_ASSERT_EQUAL(parse_size("3MB", &v), 0);
+    CU_ASSERT_EQUAL(v, 3ull << 20);
+    CU_ASSERT_EQUAL(parse_size("1T", &v), 0);
+    CU_ASSERT_EQUAL(v, 1ull << 40);
+}
+
+static void test_parse_size_rejects(void)
+{
+    uint64_t v = 7;
+    const char *bad[] = {"", "M", "-1", " 1", "1 ", "1X", "1.5G", "1MM", "0x10", "1Gi", "1iB", NULL};
+    for (int i = 0; bad[i]; i++)
+        CU_ASSERT_EQUAL(parse_size(bad[i], &v), -EINVAL);
+    CU_ASSERT_EQUAL(parse_size("99999999999999999999", &v), -ERANGE);
+    CU_ASSERT_EQUAL(parse_size("17179869184G", &v), -ERANGE);       /* 2^34 G overflows */
+    CU_ASSERT_EQUAL(v, 7);
+    CU_ASSERT_EQUAL(parse_size(NULL, &v), -EINVAL);
+}
+
+static int parse(struct vmm_options *o, char *err, int argc, char **argv)
+{
+    options_init(o);
+    return options_parse_argv(o, argc, argv, err, 256);
+}
+
+static void test_argv_basic(void)
+{
+    struct vmm_options o;
+    char err[256] = "";
+    char *argv[] = {"arom-vmm", "--mem", "1G", "--vcpus=2", "--quiet", "p.elf", "--", "a=1", "b", NULL};
+    CU_ASSERT_EQUAL_FATAL(parse(&o, err, 9, argv), 0);
+    CU_ASSERT_EQUAL(o.mem, 1ull << 30);
+    CU_ASSERT_EQUAL(o.vcpus, 2);
+    CU_ASSERT(o.quiet);
+    CU_ASSERT_STRING_EQUAL(o.payload, "p.elf");
+    CU_ASSERT_STRING_EQUAL(o.args, "a=1 b");
+    CU_ASSERT_EQUAL(options_validate(&o, err, sizeof err), 0);
+    options_free(&o);
+}
+
+static void test_argv_args_without_separator(void)
+{
+    struct vmm_options o;
+    char err[256];
+    char *argv[] = {"arom-vmm", "p.elf", "--mem", "x", NULL};   /* after the payload: guest args */
+    CU_ASSERT_EQUAL_FATAL(parse(&o, err, 4, argv), 0);
+    CU_ASSERT_STRING_EQUAL(o.args, "--mem x");
+    CU_ASSERT_EQUAL(o.mem, 256ull << 20);
+    options_free(&o);
+}
+
+static void test_argv_errors(void)
+{
+    struct vmm_options o;
+    char err[256];
+    char *a1[] = {"arom-vmm", "--bogus", "p.elf", NULL};
+    CU_ASSERT_EQUAL(parse(&o, err, 3, a1), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "bogus"));
+    options_free(&o);
+    char *a2[] = {"arom-vmm", "--mem", NULL};
+    CU_ASSERT_EQUAL(parse(&o, err, 2, a2), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "needs a value"));
+    options_free(&o);
+    char *a3[] = {"arom-vmm", "--vcpus", "0", "p.elf", NULL};
+    CU_ASSERT_EQUAL(parse(&o, err, 4, a3), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "out of range"));
+    options_free(&o);
+    char *a4[] = {"arom-vmm", "--vcpus", "3x", "p.elf", NULL};
+    CU_ASSERT_EQUAL(parse(&o, err, 4, a4), -EINVAL);
+    options_free(&o);
+    char *a5[] = {"arom-vmm", "--mem", "1G", NULL};               /* no payload */
+    CU_ASSERT_EQUAL(parse(&o, err, 3, a5), 0);
+    CU_ASSERT_EQUAL(options_validate(&o, err, sizeof err), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "payload"));
+    options_free(&o);
+    char *a6[] = {"arom-vmm", "--mem", "9M", "p.elf", NULL};      /* not 2 MiB aligned */
+    CU_ASSERT_EQUAL(parse(&o, err, 4, a6), 0);
+    CU_ASSERT_EQUAL(options_validate(&o, err, sizeof err), -EINVAL);
+    options_free(&o);
+    char *a7[] = {"arom-vmm", "--mem", "1M", "p.elf", NULL};      /* below the minimum */
+    CU_ASSERT_EQUAL(parse(&o, err, 4, a7), -EINVAL);
+    options_free(&o);
+}
+
+static void test_json_config(void)
+{
+    struct vmm_options o;
+    char err[256];
+    options_init(&o);
+    CU_ASSERT_EQUAL(options_apply_json(&o, "{\"mem\": \"512M\", \"vcpus\": 2, \"quiet\": true,"
+                                           " \"payload\": \"x.elf\", \"args\": \"n=1\"}", "t", err, sizeof err), 0);
+    CU_ASSERT_EQUAL(o.mem, 512ull << 20);
+    CU_ASSERT_EQUAL(o.vcpus, 2);
+    CU_ASSERT(o.quiet);
+    CU_ASSERT_STRING_EQUAL(o.payload, "x.elf");
+    CU_ASSERT_STRING_EQUAL(o.args, "n=1");
+    CU_ASSERT_EQUAL(options_apply_json(&o, "{\"mem\": 33554432}", "t", err, sizeof err), 0);
+    CU_ASSERT_EQUAL(o.mem, 32ull << 20);
+    options_free(&o);
+}
+
+static void test_json_errors(void)
+{
+    struct vmm_options o;
+    char err[256];
+    const char *bad[] = {
+        "{", "[1,2]", "42", "{\"nope\": 1}", "{\"vcpus\": \"two\"}", "{\"vcpus\": -1}",
+        "{\"quiet\": \"yes\"}", "{\"mem\": 1.5}", "{\"mem\": []}", "{\"help\": true}",
+        "{\"config\": \"x\"}", "{\"vcpus\": 99}", NULL,
+    };
+    for (int i = 0; bad[i]; i++) {
+        options_init(&o);
+        err[0] = 0;
+        CU_ASSERT_EQUAL(options_apply_json(&o, bad[i], "cfg.json", err, sizeof err), -EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "cfg.json"));
+        CU_ASSERT_EQUAL(o.vcpus, 1);            /* nothing half-applied from a rejected value */
+        options_free(&o);
+    }
+}
+
+static void test_cli_overrides_config_file(void)
+{
+    char path[] = "/tmp/arom-opts-XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    const char *json = "{\"mem\": \"64M\", \"vcpus\": 4, \"payload\": \"from-file.elf\"}";
+    CU_ASSERT_EQUAL(write(fd, json, strlen(json)), (ssize_t)strlen(json));
+    close(fd);
+    struct vmm_options o;
+    char err[256];
+    /* --vcpus comes before --config on the command line and still wins. */
+    char *argv[] = {"arom-vmm", "--vcpus", "2", "--config", path, NULL};
+    CU_ASSERT_EQUAL(parse(&o, err, 5, argv), 0);
+    CU_ASSERT_EQUAL(o.vcpus, 2);
+    CU_ASSERT_EQUAL(o.mem, 64ull << 20);
+    CU_ASSERT_STRING_EQUAL(o.payload, "from-file.elf");
+    options_free(&o);
+    char *argv2[] = {"arom-vmm", "--config", "/nonexistent/arom.json", "p.elf", NULL};
+    CU_ASSERT_EQUAL(parse(&o, err, 4, argv2), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/arom.json"));
+    options_free(&o);
+    unlink(path);
+}
+
+int register_options_tests(void)
+{
+    CU_pSuite s = CU_add_suite("options", NULL, NULL);
+    if (!s)
+        return CU_get_error();
+    if (!CU_add_test(s, "parse_size accepts suffixes", test_parse_size) ||
+        !CU_add_test(s, "parse_size rejects junk and overflow", test_parse_size_rejects) ||
+        !CU_add_test(s, "argv options, payload and guest args", test_argv_basic) ||
+        !CU_add_test(s, "args after the payload belong to the guest", test_argv_args_without_separator) ||
+        !CU_add_test(s, "argv errors", test_argv_errors) ||
+        !CU_add_test(s, "JSON config", test_json_config) ||
+        !CU_add_test(s, "JSON config errors", test_json_errors) ||
+        !CU_add_test(s, "CLI overrides config file", test_cli_overrides_config_file))
+        return CU_get_error();
+    return CUE_SUCCESS;
+}

@@ -1,0 +1,84 @@
+/* Internal state shared by the tiering files: tiering.c (lifecycle, hints,
+ * stats), migrate.c (demotion and promotion), fault.c (the fault thread).
+ *
+ * Locking: `lock` guards placement, frames, tokens and the counters. It is never held across mremap (an mremap waits for the fault
+ * thread to read its UFFD_EVENT_REMAP, and the fault thread takes `lock`)
+ * nor across LtRAM writes (they carry the device's modeled latency).
+ * Nothing that may wait for the fault thread (mremap, or a write-protect
+ * retried while a remap event is unread) runs with `lock` held.
+ * `lt_lock` serialises LtRAM writes and their accounting, as a device's
+ * write port would. Lock order: lock, then lt_lock. */
+#ifndef AROM_TIERING_ENGINE_H
+#define AROM_TIERING_ENGINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "tiering/frame_alloc.h"
+#include "tiering/latency.h"
+#include "tiering/ltram.h"
+#include "tiering/placement.h"
+#include "tiering/tiering.h"
+#include "tiering/token_bucket.h"
+
+#define PAGE_SHIFT_4K 12
+#define MAX_DEMOTE_RUN 512          /* pages per demotion batch (2 MiB) */
+
+struct tiering {
+    struct tiering_config cfg;
+    struct guest_mem *gm;
+    uint8_t *guest;                 /* the guest's view: the KVM memslot */
+    uint8_t *dram;                  /* the VMM's view of the DRAM memfd (never write-protected) */
+    int dram_fd;
+    uint64_t npages;
+    uint64_t pinned_pages;          /* pages [0, pinned_pages) never leave DRAM */
+
+    struct ltram *lt;
+    struct frame_alloc *fa;
+    struct placement *pm;
+    struct token_bucket tb;
+    int uffd;
+
+    pthread_mutex_t lock;
+    pthread_mutex_t lt_lock;
+
+    /* host mappings: runs of guest pages that need one mapping each */
+    uint64_t runs;
+    uint64_t map_limit;             /* demotion stops when `runs` would pass this */
+    uint64_t map_hard;              /* beyond this, promotions take whole runs */
+    uint64_t max_map_count;
+    uint64_t base_maps;             /* process mappings before tiering started */
+
+    /* counters (under lock) */
+    uint64_t promotions, demotions, demote_batches;
+    uint64_t wp_faults, probe_faults, inflight_faults, stray_faults, deferred_faults;
+    atomic_uint_fast64_t remap_events;  /* counted without the lock: see fault.c */
+    uint64_t ltram_full, token_limited, map_limited;
+    uint64_t range_promotions;      /* whole runs promoted to relieve the mapping limit */
+    uint64_t violations;            /* last-resort in-place releases (see migrate.c) */
+    uint64_t audits, audit_failures;
+    struct latency_hist promote_lat;   /* fault received -> vCPU woken */
+
+    pthread_t fault_thread, worker_thread;
+    bool fault_started, worker_started;
+    int stop_efd;
+    atomic_bool stopping;
+    uint64_t churn_cursor;
+};
+
+static inline uint8_t *guest_page(struct tiering *t, uint64_t page)
+{
+    return t->guest + (page << PAGE_SHIFT_4K);
+}
+
+/* migrate.c */
+/* Demote the next demotable run in [*cursor, end): pages demoted (> 0), 0
+ * when none is left (*cursor = end), or -AROM_ENOSPC / -AROM_EAGAIN. */
+int64_t migrate_demote_next(struct tiering *t, uint64_t *cursor, uint64_t end);
+/* Promote an LtRAM page (lock held): copy to DRAM, map it writable, wake. */
+int migrate_promote_locked(struct tiering *t, uint64_t page, uint64_t *pages_promoted);
+
+/* fault.c */
+void *fault_thread_main(void *arg);
+
+#endif

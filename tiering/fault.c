@@ -1,0 +1,157 @@
+/*
+ * The fault thread: the one reader of the userfaultfd. A guest store to a
+ * write-protected page blocks its vCPU in the kernel and arrives here as a
+ * UFFD_EVENT_PAGEFAULT with the WP flag:
+ *
+ *   page on LtRAM           -> promote it (copy to DRAM, map writable, wake)
+ *   page being demoted      -> nothing now: the demoter wakes the range when
+ *                              it commits, the store retries, faults on the
+ *                              LtRAM mapping and comes back here
+ *   page on DRAM            -> a benchmark probe or an already-served fault:
+ *                              release the protection, which wakes it
+ *
+ * It must keep reading: every mremap (a demotion's swap) waits until this
+ * thread has read its UFFD_EVENT_REMAP. So it never waits for a demoter.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tiering/engine.h"
+#include "tiering/uffd.h"
+#include "vmm/compat.h"
+#include "vmm/log.h"
+#include "vmm/stats.h"
+
+/* Faults that could not be served because a remap event was still unread
+ * (the kernel refuses write-protect changes then): retried after the next
+ * read, never by waiting. */
+struct deferred {
+    uint64_t page[64];
+    uint64_t since[64];
+    unsigned n;
+};
+
+/* Serve a WP fault on page; false if it must be retried later. */
+static bool serve_page(struct tiering *t, uint64_t page, uint64_t t_recv)
+{
+    bool done = true;
+    pthread_mutex_lock(&t->lock);
+    if (placement_migrating(t->pm, page)) {
+        t->inflight_faults++;
+    } else if (placement_tier(t->pm, page) == TIER_LTRAM) {
+        int rc = migrate_promote_locked(t, page, NULL);
+        if (rc == 0)
+            latency_record(&t->promote_lat, stats_now_ns() - t_recv);
+        done = rc != -EAGAIN;
+    } else {
+        int rc = uffd_writeprotect(t->uffd, guest_page(t, page), 4096, false);
+        t->probe_faults += rc == 0;
+        done = rc != -EAGAIN;
+    }
+    if (!done)
+        t->deferred_faults++;
+    pthread_mutex_unlock(&t->lock);
+    return done;
+}
+
+static void defer(struct deferred *d, uint64_t page, uint64_t t_recv)
+{
+    if (d->n < 64) {
+        d->page[d->n] = page;
+        d->since[d->n++] = t_recv;
+    }
+    /* A full list drops the page: its vCPU stays blocked until the next
+     * wake of that range. With at most one fault per vCPU and 32 vCPUs the
+     * list cannot fill. */
+}
+
+static void retry_deferred(struct tiering *t, struct deferred *d)
+{
+    unsigned n = d->n;
+    d->n = 0;
+    for (unsigned i = 0; i < n; i++)
+        if (!serve_page(t, d->page[i], d->since[i]))
+            defer(d, d->page[i], d->since[i]);
+}
+
+static void handle_wp_fault(struct tiering *t, struct deferred *d, uint64_t addr, uint64_t t_recv)
+{
+    uint64_t off = addr - (uint64_t)(uintptr_t)t->guest;
+    if (addr < (uint64_t)(uintptr_t)t->guest || off >= t->npages * 4096ull) {
+        pthread_mutex_lock(&t->lock);
+        t->stray_faults++;
+        pthread_mutex_unlock(&t->lock);
+        log_warn("tiering: write fault at host address 0x%llx outside guest RAM",
+                 (unsigned long long)addr);
+        uffd_wake(t->uffd, (void *)(uintptr_t)(addr & ~4095ull), 4096);
+        return;
+    }
+    uint64_t page = off >> PAGE_SHIFT_4K;
+    pthread_mutex_lock(&t->lock);
+    t->wp_faults++;
+    pthread_mutex_unlock(&t->lock);
+    if (!serve_page(t, page, t_recv))
+        defer(d, page, t_recv);
+}
+
+static void handle_msg(struct tiering *t, struct deferred *d, const struct uffd_msg *m, uint64_t t_recv)
+{
+    switch (m->event) {
+    case UFFD_EVENT_PAGEFAULT:
+        if (m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) {
+            handle_wp_fault(t, d, m->arg.pagefault.address, t_recv);
+        } else {
+            /* Only WP mode is registered; wake the thread so it cannot hang. */
+            log_warn("tiering: unexpected missing-page fault at 0x%llx",
+                     (unsigned long long)m->arg.pagefault.address);
+            uffd_wake(t->uffd, (void *)(uintptr_t)(m->arg.pagefault.address & ~4095ull), 4096);
+        }
+        break;
+    case UFFD_EVENT_REMAP:
+        /* No lock: a demoter may hold it while waiting for this very read. */
+        atomic_fetch_add(&t->remap_events, 1);
+        break;
+    default:
+        break;
+    }
+}
+
+void *fault_thread_main(void *arg)
+{
+    struct tiering *t = arg;
+    struct pollfd fds[2] = {{.fd = t->uffd, .events = POLLIN}, {.fd = t->stop_efd, .events = POLLIN}};
+    struct uffd_msg msgs[32];
+    struct deferred d = {.n = 0};
+    for (;;) {
+        ssize_t n = read(t->uffd, msgs, sizeof msgs);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN) {
+                log_error("tiering: reading userfaultfd: %s", strerror(errno));
+                break;
+            }
+            if (atomic_load(&t->stopping))
+                break;
+            if (d.n) {
+                retry_deferred(t, &d);
+                if (d.n && poll(fds, 1, 1) < 0 && errno != EINTR)
+                    break;
+                continue;
+            }
+            if (poll(fds, 2, -1) < 0 && errno != EINTR) {
+                log_error("tiering: poll: %s", strerror(errno));
+                break;
+            }
+            continue;
+        }
+        uint64_t t_recv = stats_now_ns();
+        for (size_t i = 0; i < (size_t)n / sizeof msgs[0]; i++)
+            handle_msg(t, &d, &msgs[i], t_recv);
+        if (d.n)
+            retry_deferred(t, &d);
+    }
+    return NULL;
+}

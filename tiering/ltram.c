@@ -1,0 +1,444 @@
+/* The LtRAM device: backing store, write model, wear and audit. */
+#include "tiering/ltram.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Below this, sleeping would overshoot by the timer slack (~50 µs), so spin. */
+#define SPIN_LIMIT_NS 200000ull
+
+struct ltram {
+    enum ltram_backend backend;
+    int fd;
+    uint8_t *base;
+    uint32_t nframes;
+    struct ltram_profile prof;
+    double delay_scale;
+    uint64_t frame_units;      /* write units per frame write */
+    uint64_t frame_erases;     /* erase blocks per frame write */
+    uint64_t frame_model_ns;   /* modeled time of one frame write, saturated */
+    uint32_t *wear;
+    uint64_t *csum;
+    uint64_t frames_written_ever, writes, host_bytes, media_bytes, erases;
+    uint64_t modeled_ns_total, delay_ns_total, audit_runs, audit_failures;
+};
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+    uint64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    uint64_t r;
+    return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+static uint64_t div_ceil(uint64_t a, uint64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+/* Precompute the per-frame cost so the write path is a few multiplies. */
+static void model_init(struct ltram *lt)
+{
+    const struct ltram_profile *p = &lt->prof;
+    lt->frame_units = div_ceil(LTRAM_FRAME_SIZE, p->write_unit);
+    lt->frame_erases = p->erase_block ? div_ceil(LTRAM_FRAME_SIZE, p->erase_block) : 0;
+    lt->frame_model_ns = sat_add(sat_mul(lt->frame_units, p->write_ns),
+                                 sat_mul(lt->frame_erases, p->erase_ns));
+}
+
+/* Open or create the file, size it, and settle the capacity. */
+static int open_file(const char *path, uint64_t *capacity, int *fd_out, char *err, size_t errlen)
+{
+    struct stat st;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return fail(err, errlen, -errno, "cannot open LtRAM file '%s': %s", path, strerror(errno));
+    if (fstat(fd, &st) < 0) {
+        int rc = -errno;
+        close(fd);
+        return fail(err, errlen, rc, "cannot stat LtRAM file '%s': %s", path, strerror(-rc));
+    }
+    if (*capacity == 0) {
+        if (!S_ISREG(st.st_mode)) {
+            close(fd);
+            return fail(err, errlen, -EINVAL, "LtRAM file '%s' is not a regular file: give a capacity",
+                        path);
+        }
+        *capacity = (uint64_t)st.st_size & ~(uint64_t)(LTRAM_FRAME_SIZE - 1);
+        if (*capacity == 0) {
+            close(fd);
+            return fail(err, errlen, -EINVAL, "LtRAM file '%s' is %lld bytes, smaller than one "
+                        "4 KiB frame", path, (long long)st.st_size);
+        }
+    } else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < *capacity &&
+               ftruncate(fd, (off_t)*capacity) < 0) {
+        int rc = -errno;
+        close(fd);
+        return fail(err, errlen, rc, "cannot size LtRAM file '%s' to %llu bytes: %s", path,
+                    (unsigned long long)*capacity, strerror(-rc));
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+static int open_memfd(uint64_t capacity, int *fd_out, char *err, size_t errlen)
+{
+    int fd = memfd_create("arom-ltram", MFD_CLOEXEC);
+    if (fd < 0)
+        return fail(err, errlen, -errno, "cannot create the emulated LtRAM memfd: %s", strerror(errno));
+    if (ftruncate(fd, (off_t)capacity) < 0) {
+        int rc = -errno;
+        close(fd);
+        return fail(err, errlen, rc, "cannot size the emulated LtRAM to %llu bytes: %s",
+                    (unsigned long long)capacity, strerror(-rc));
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+/* Round to whole frames; 0 stays 0 (the file backend sizes itself). */
+static int check_capacity(uint64_t *capacity, char *err, size_t errlen)
+{
+    uint64_t frames = *capacity / LTRAM_FRAME_SIZE;
+    if (*capacity == 0)
+        return 0;
+    if (frames == 0)
+        return fail(err, errlen, -EINVAL, "LtRAM capacity %llu bytes is smaller than one 4 KiB frame",
+                    (unsigned long long)*capacity);
+    if (frames > UINT32_MAX)
+        return fail(err, errlen, -EINVAL, "LtRAM capacity %llu bytes exceeds 2^32 frames",
+                    (unsigned long long)*capacity);
+    *capacity = frames * LTRAM_FRAME_SIZE;
+    return 0;
+}
+
+static int open_backing(struct ltram *lt, const char *spec, uint64_t capacity, char *err, size_t errlen)
+{
+    const char *path = NULL;
+    int rc;
+
+    if (strcmp(spec, "emulated") == 0) {
+        lt->backend = LTRAM_EMULATED;
+        if (capacity == 0)
+            return fail(err, errlen, -EINVAL, "emulated LtRAM needs a capacity");
+        rc = open_memfd(capacity, &lt->fd, err, errlen);
+    } else if (strncmp(spec, "file:", 5) == 0 && spec[5] != '\0') {
+        lt->backend = LTRAM_FILE;
+        path = spec + 5;
+        rc = open_file(path, &capacity, &lt->fd, err, errlen);
+        if (rc == 0)   /* capacity may have come from the file's size */
+            rc = check_capacity(&capacity, err, errlen);
+    } else {
+        return fail(err, errlen, -EINVAL, "unknown LtRAM backend '%s' (want 'emulated' or 'file:PATH')",
+                    spec);
+    }
+    if (rc < 0)
+        return rc;
+
+    void *base = mmap(NULL, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, lt->fd, 0);
+    if (base == MAP_FAILED) {
+        rc = -errno;
+        return fail(err, errlen, rc, "cannot mmap LtRAM %s%s%s (%llu bytes): %s",
+                    path ? "file '" : "memfd", path ? path : "", path ? "'" : "",
+                    (unsigned long long)capacity, strerror(-rc));
+    }
+    lt->base = base;
+    lt->nframes = (uint32_t)(capacity / LTRAM_FRAME_SIZE);
+    return 0;
+}
+
+static int check_profile(const struct ltram_profile *p, char *err, size_t errlen)
+{
+    if (p->write_unit == 0)
+        return fail(err, errlen, -EINVAL, "LtRAM profile '%s': write unit must be at least 1 byte",
+                    p->name);
+    return 0;
+}
+
+int ltram_open(struct ltram **out, const char *spec, uint64_t capacity,
+               const struct ltram_profile *prof, char *err, size_t errlen)
+{
+    struct ltram_profile def;
+    int rc;
+
+    if (!out || !spec)
+        return fail(err, errlen, -EINVAL, "ltram_open: missing argument");
+    *out = NULL;
+    if (!prof) {
+        if (ltram_profile_lookup(LTRAM_DEFAULT_PROFILE, &def) < 0)
+            return fail(err, errlen, -ENOENT, "default LtRAM profile missing");
+        prof = &def;
+    }
+    if ((rc = check_profile(prof, err, errlen)) < 0 || (rc = check_capacity(&capacity, err, errlen)) < 0)
+        return rc;
+
+    struct ltram *lt = calloc(1, sizeof *lt);
+    if (!lt)
+        return fail(err, errlen, -ENOMEM, "out of memory for the LtRAM device");
+    lt->fd = -1;
+    lt->prof = *prof;
+    lt->delay_scale = 1.0;
+    model_init(lt);
+
+    rc = open_backing(lt, spec, capacity, err, errlen);
+    if (rc == 0) {
+        lt->wear = calloc(lt->nframes, sizeof *lt->wear);
+        lt->csum = calloc(lt->nframes, sizeof *lt->csum);
+        if (!lt->wear || !lt->csum)
+            rc = fail(err, errlen, -ENOMEM, "out of memory for LtRAM wear/checksum tables (%u frames)",
+                      lt->nframes);
+    }
+    if (rc < 0) {
+        ltram_close(lt);
+        return rc;
+    }
+    *out = lt;
+    return 0;
+}
+
+void ltram_close(struct ltram *lt)
+{
+    if (!lt)
+        return;
+    if (lt->base)
+        munmap(lt->base, (size_t)lt->nframes * LTRAM_FRAME_SIZE);
+    if (lt->fd >= 0)
+        close(lt->fd);
+    free(lt->wear);
+    free(lt->csum);
+    free(lt);
+}
+
+enum ltram_backend ltram_backend(const struct ltram *lt)
+{
+    return lt->backend;
+}
+
+const struct ltram_profile *ltram_get_profile(const struct ltram *lt)
+{
+    return &lt->prof;
+}
+
+int ltram_fd(const struct ltram *lt)
+{
+    return lt->fd;
+}
+
+uint64_t ltram_file_offset(const struct ltram *lt)
+{
+    (void)lt;
+    return 0;
+}
+
+uint32_t ltram_frames(const struct ltram *lt)
+{
+    return lt->nframes;
+}
+
+void *ltram_frame_ptr(struct ltram *lt, uint32_t frame)
+{
+    if (frame >= lt->nframes)
+        return NULL;
+    return lt->base + (size_t)frame * LTRAM_FRAME_SIZE;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Real delay of ns nanoseconds: spin for short ones (sleep granularity
+ * would dominate), sleep to an absolute deadline for long ones (robust to
+ * signals). */
+static void inject_delay(uint64_t ns)
+{
+    uint64_t deadline = sat_add(now_ns(), ns);
+    if (ns < SPIN_LIMIT_NS) {
+        while (now_ns() < deadline)
+            ;
+        return;
+    }
+    struct timespec ts = {
+        .tv_sec = (time_t)(deadline / 1000000000ull),
+        .tv_nsec = (long)(deadline % 1000000000ull),
+    };
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+int ltram_write_frames(struct ltram *lt, uint32_t first, uint32_t n, const void *src)
+{
+    if (!lt || !src)
+        return -EINVAL;
+    if (n == 0)
+        return 0;
+    if (first >= lt->nframes || n > lt->nframes - first)
+        return -EINVAL;
+
+    uint8_t *dst = lt->base + (size_t)first * LTRAM_FRAME_SIZE;
+    memcpy(dst, src, (size_t)n * LTRAM_FRAME_SIZE);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t f = first + i;
+        if (lt->wear[f] == 0)
+            lt->frames_written_ever++;
+        if (lt->wear[f] < UINT32_MAX)
+            lt->wear[f]++;
+        lt->csum[f] = ltram_checksum_page(dst + (size_t)i * LTRAM_FRAME_SIZE);
+    }
+    lt->writes += n;
+    lt->host_bytes += (uint64_t)n * LTRAM_FRAME_SIZE;
+    lt->media_bytes += (uint64_t)n * lt->frame_units * lt->prof.write_unit;
+    lt->erases += (uint64_t)n * lt->frame_erases;
+
+    uint64_t model = sat_mul(n, lt->frame_model_ns);
+    uint64_t delay = lt->delay_scale > 0 ? (uint64_t)fmin((double)model * lt->delay_scale, 0x1p63) : 0;
+    lt->modeled_ns_total = sat_add(lt->modeled_ns_total, model);
+    lt->delay_ns_total = sat_add(lt->delay_ns_total, delay);
+    if (delay)
+        inject_delay(delay);
+    return 0;
+}
+
+void ltram_set_delay_scale(struct ltram *lt, double scale)
+{
+    lt->delay_scale = isfinite(scale) && scale > 0 ? scale : 0;
+}
+
+uint32_t ltram_wear(const struct ltram *lt, uint32_t frame)
+{
+    return frame < lt->nframes ? lt->wear[frame] : 0;
+}
+
+const uint32_t *ltram_wear_array(const struct ltram *lt)
+{
+    return lt->wear;
+}
+
+uint64_t ltram_audit(struct ltram *lt, const uint64_t *in_use_bitmap, uint32_t *first_bad)
+{
+    uint64_t bad = 0, nwords = ((uint64_t)lt->nframes + 63) / 64;
+    uint32_t first = UINT32_MAX;
+
+    for (uint64_t wi = 0; wi < nwords; wi++) {
+        uint64_t bits = in_use_bitmap ? in_use_bitmap[wi] : ~0ull;
+        if (wi == nwords - 1 && lt->nframes % 64)
+            bits &= (1ull << (lt->nframes % 64)) - 1;   /* ignore bits past the end */
+        for (; bits; bits &= bits - 1) {
+            uint32_t f = (uint32_t)(wi * 64 + (uint64_t)__builtin_ctzll(bits));
+            if (!in_use_bitmap && lt->wear[f] == 0)
+                continue;
+            if (ltram_checksum_page(lt->base + (size_t)f * LTRAM_FRAME_SIZE) == lt->csum[f])
+                continue;
+            if (bad++ == 0)
+                first = f;
+        }
+    }
+    lt->audit_runs++;
+    lt->audit_failures += bad;
+    if (first_bad)
+        *first_bad = first;
+    return bad;
+}
+
+void ltram_get_stats(const struct ltram *lt, struct ltram_stats *out)
+{
+    uint64_t min = UINT64_MAX, max = 0, sum = 0, retired = 0;
+
+    for (uint32_t f = 0; f < lt->nframes; f++) {
+        uint64_t w = lt->wear[f];
+        min = w < min ? w : min;
+        max = w > max ? w : max;
+        sum += w;
+        retired += lt->prof.endurance && w >= lt->prof.endurance;
+    }
+    *out = (struct ltram_stats){
+        .frames = lt->nframes,
+        .frames_written_ever = lt->frames_written_ever,
+        .writes = lt->writes,
+        .host_bytes = lt->host_bytes,
+        .media_bytes = lt->media_bytes,
+        .erases = lt->erases,
+        .modeled_ns_total = lt->modeled_ns_total,
+        .delay_ns_total = lt->delay_ns_total,
+        .wear_min = lt->nframes ? min : 0,
+        .wear_max = max,
+        .wear_mean = lt->nframes ? (double)sum / lt->nframes : 0,
+        .retired = retired,
+        .audit_runs = lt->audit_runs,
+        .audit_failures = lt->audit_failures,
+    };
+}
+
+static inline uint64_t rotl64(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+#define P1 0x9E3779B185EBCA87ull
+#define P2 0xC2B2AE3D27D4EB4Full
+#define P3 0x165667B19E3779F9ull
+
+/* One xxHash64 round: a bijection of acc for a fixed word, and of the word
+ * for a fixed acc, which is what makes single-word changes always visible. */
+static inline uint64_t mix_round(uint64_t acc, uint64_t word)
+{
+    return rotl64(acc + word * P2, 31) * P1;
+}
+
+uint64_t ltram_checksum_page(const void *p)
+{
+    const uint8_t *b = p;
+    uint64_t a = P1 + P2, c = P2, d = 0, e = (uint64_t)0 - P1;
+
+    /* Four independent lanes keep the multipliers busy in parallel. */
+    for (size_t i = 0; i < LTRAM_FRAME_SIZE; i += 32) {
+        uint64_t w[4];
+        memcpy(w, b + i, sizeof w);
+        a = mix_round(a, w[0]);
+        c = mix_round(c, w[1]);
+        d = mix_round(d, w[2]);
+        e = mix_round(e, w[3]);
+    }
+    uint64_t h = rotl64(a, 1) + rotl64(c, 7) + rotl64(d, 12) + rotl64(e, 18);
+    h ^= h >> 33;   /* xxHash64 avalanche: bijective */
+    h *= P2;
+    h ^= h >> 29;
+    h *= P3;
+    h ^= h >> 32;
+    return h;
+}
+
+double ltram_modeled_read_ns(const struct ltram *lt)
+{
+    return (double)lt->prof.read_ns;
+}

@@ -1,0 +1,258 @@
+/*
+ * The migration engine: demotion (DRAM -> LtRAM) and promotion (LtRAM ->
+ * DRAM) of guest pages while vCPUs run. The recipe, from the verified probe
+ * in shared/probes/atomic_demotion_mremap.c:
+ *
+ * demote a run of pages
+ *   1. reserve (lock): pages MIGRATING, LtRAM frames, endurance tokens
+ *   2. write-protect the guest's DRAM pages: a concurrent store now blocks
+ *      in the kernel, so the copy below sees the final data
+ *   3. copy DRAM -> LtRAM frames: the only write LtRAM ever receives
+ *   4. map the frames at a scratch address, register and write-protect it
+ *   5. mremap the scratch mapping over the guest range: one atomic swap,
+ *      the guest never sees a writable LtRAM page nor a missing page
+ *   6. punch the DRAM pages out of the memfd, so DRAM use really falls
+ *   7. commit (lock): placement, wear; wake stores that waited (they retry,
+ *      fault on the LtRAM mapping and are promoted by the fault thread)
+ *
+ * promote a page (a store faulted on it)
+ *   copy the frame to the page's DRAM home (its own memfd offset), map that
+ *   over the guest page writable (mmap MAP_FIXED is atomic to other
+ *   threads), register it, free the frame, wake the waiting vCPUs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tiering/engine.h"
+#include "tiering/uffd.h"
+#include "vmm/log.h"
+#include "vmm/stats.h"
+
+#define PAGE 4096ull
+
+static bool is_break(const struct placement *pm, uint64_t a)
+{
+    enum tier ta = placement_tier(pm, a - 1), tb = placement_tier(pm, a);
+    if (ta != tb)
+        return true;
+    return ta == TIER_LTRAM && placement_frame(pm, a) != placement_frame(pm, a - 1) + 1;
+}
+
+/* Boundaries between neighbouring pages around [first, first+n): each one
+ * separates two host mappings. Changing those pages changes only these. */
+static uint64_t breaks_around(struct tiering *t, uint64_t first, uint64_t n)
+{
+    uint64_t lo = first ? first : 1, hi = first + n, count = 0;
+    if (hi > t->npages - 1)
+        hi = t->npages - 1;
+    for (uint64_t i = lo; i <= hi; i++)
+        count += is_break(t->pm, i);
+    return count;
+}
+
+static void runs_adjust(struct tiering *t, uint64_t before, uint64_t after)
+{
+    t->runs = t->runs + after - before;
+}
+
+/* Step 1. Returns run length (0: nothing to do) or a negative AROM error. */
+static int64_t reserve_run(struct tiering *t, uint64_t *cursor, uint64_t end,
+                           uint64_t *start, uint32_t *frame)
+{
+    uint64_t len = placement_next_demotable_run(t->pm, *cursor, end, MAX_DEMOTE_RUN, start);
+    if (!len) {
+        *cursor = end;
+        return 0;
+    }
+    if (t->runs + 2 > t->map_limit) {
+        t->map_limited++;
+        return -AROM_EAGAIN;
+    }
+    uint32_t got = frame_alloc_run(t->fa, (uint32_t)len, frame);
+    if (!got) {
+        t->ltram_full++;
+        return -AROM_ENOSPC;
+    }
+    uint64_t tokens = token_bucket_take(&t->tb, got, stats_now_ns());
+    if (tokens < got) {
+        frame_alloc_free(t->fa, *frame + (uint32_t)tokens, got - (uint32_t)tokens);
+        t->token_limited++;
+        if (!tokens)
+            return -AROM_EAGAIN;
+    }
+    for (uint64_t i = 0; i < tokens; i++)
+        placement_set_migrating(t->pm, *start + i, true);
+    *cursor = *start + tokens;
+    return (int64_t)tokens;
+}
+
+/* Steps 2-6, no lock held. Returns 0 or -errno; on error the guest range
+ * still maps its DRAM pages (nothing was swapped). */
+static int swap_in_ltram(struct tiering *t, uint64_t start, uint64_t n, uint32_t frame,
+                         bool *written)
+{
+    uint8_t *g = guest_page(t, start);
+    uint64_t bytes = n * PAGE;
+    int rc = uffd_writeprotect_retry(t->uffd, g, bytes, true);
+    if (rc < 0)
+        return rc;
+
+    pthread_mutex_lock(&t->lt_lock);
+    rc = ltram_write_frames(t->lt, frame, (uint32_t)n, t->dram + start * PAGE);
+    pthread_mutex_unlock(&t->lt_lock);
+    if (rc < 0)
+        return rc;
+    *written = true;
+
+    off_t off = (off_t)(ltram_file_offset(t->lt) + (uint64_t)frame * PAGE);
+    void *s = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ltram_fd(t->lt), off);
+    if (s == MAP_FAILED)
+        return -errno;
+    rc = uffd_register_wp(t->uffd, s, bytes);
+    if (!rc)
+        rc = uffd_writeprotect_retry(t->uffd, s, bytes, true);
+    if (!rc && mremap(s, bytes, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, g) == MAP_FAILED)
+        rc = -errno;
+    if (rc < 0) {
+        munmap(s, bytes);
+        return rc;
+    }
+    if (fallocate(t->dram_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(start * PAGE),
+                  (off_t)bytes) < 0)
+        log_warn("tiering: punching DRAM pages out of the memfd: %s", strerror(errno));
+    return 0;
+}
+
+/* Step 7. */
+static void commit_run(struct tiering *t, uint64_t start, uint64_t n, uint32_t frame)
+{
+    uint64_t before = breaks_around(t, start, n);
+    for (uint64_t i = 0; i < n; i++) {
+        placement_set_ltram(t->pm, start + i, frame + (uint32_t)i);
+        placement_set_migrating(t->pm, start + i, false);
+    }
+    runs_adjust(t, before, breaks_around(t, start, n));
+    frame_alloc_note_written(t->fa, frame, (uint32_t)n);
+    t->demotions += n;
+    t->demote_batches++;
+    /* A page pinned while its demotion was in flight goes straight back. */
+    for (uint64_t i = 0; i < n; i++)
+        if (placement_pinned(t->pm, start + i))
+            migrate_promote_locked(t, start + i, NULL);
+}
+
+/* Lock held; the caller has released the write protection first. */
+static void abort_run(struct tiering *t, uint64_t start, uint64_t n, uint32_t frame, bool written)
+{
+    for (uint64_t i = 0; i < n; i++)
+        placement_set_migrating(t->pm, start + i, false);
+    if (written)
+        frame_alloc_note_written(t->fa, frame, (uint32_t)n);
+    frame_alloc_free(t->fa, frame, (uint32_t)n);
+}
+
+int64_t migrate_demote_next(struct tiering *t, uint64_t *cursor, uint64_t end)
+{
+    uint64_t start = 0;
+    uint32_t frame = 0;
+    pthread_mutex_lock(&t->lock);
+    int64_t n = reserve_run(t, cursor, end, &start, &frame);
+    pthread_mutex_unlock(&t->lock);
+    if (n <= 0)
+        return n;
+
+    bool written = false;
+    int rc = swap_in_ltram(t, start, (uint64_t)n, frame, &written);
+    if (rc < 0)     /* waiting stores land in DRAM, intact */
+        uffd_writeprotect_retry(t->uffd, guest_page(t, start), (uint64_t)n * PAGE, false);
+
+    pthread_mutex_lock(&t->lock);
+    if (rc < 0) {
+        abort_run(t, start, (uint64_t)n, frame, written);
+        pthread_mutex_unlock(&t->lock);
+        log_warn("tiering: demotion of %lld pages at GPA 0x%llx abandoned, data stays on DRAM: %s",
+                 (long long)n, (unsigned long long)(start * PAGE), strerror(-rc));
+        return rc == -ENOMEM ? -AROM_EAGAIN : -AROM_EINVAL;
+    }
+    commit_run(t, start, (uint64_t)n, frame);
+    pthread_mutex_unlock(&t->lock);
+    /* Stores that hit the range during the migration retry now. */
+    uffd_wake(t->uffd, guest_page(t, start), (uint64_t)n * PAGE);
+    return n;
+}
+
+/* Largest run around page of LtRAM pages on consecutive frames, none migrating. */
+static void ltram_run_around(struct tiering *t, uint64_t page, uint64_t *first, uint64_t *n)
+{
+    uint64_t a = page, b = page + 1;
+    while (a > t->pinned_pages && placement_tier(t->pm, a - 1) == TIER_LTRAM &&
+           !placement_migrating(t->pm, a - 1) &&
+           placement_frame(t->pm, a - 1) + 1 == placement_frame(t->pm, a))
+        a--;
+    while (b < t->npages && placement_tier(t->pm, b) == TIER_LTRAM && !placement_migrating(t->pm, b) &&
+           placement_frame(t->pm, b) == placement_frame(t->pm, b - 1) + 1)
+        b++;
+    *first = a;
+    *n = b - a;
+}
+
+/* Copy pages [first, first+n) (LtRAM, consecutive frames) home and map them
+ * writable with one mapping. */
+static int promote_range_locked(struct tiering *t, uint64_t first, uint64_t n)
+{
+    uint32_t frame = placement_frame(t->pm, first);
+    memcpy(t->dram + first * PAGE, ltram_frame_ptr(t->lt, frame), n * PAGE);
+    uint8_t *g = guest_page(t, first);
+    uint64_t before = breaks_around(t, first, n);
+    if (mmap(g, n * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, t->dram_fd,
+             (off_t)(first * PAGE)) == MAP_FAILED)
+        return -errno;
+    int rc = uffd_register_wp(t->uffd, g, n * PAGE);
+    if (rc < 0)     /* the page is on DRAM and writable; it just cannot be demoted again */
+        log_warn("tiering: re-registering GPA 0x%llx: %s", (unsigned long long)(first * PAGE),
+                 strerror(-rc));
+    for (uint64_t i = 0; i < n; i++)
+        placement_set_dram(t->pm, first + i);
+    runs_adjust(t, before, breaks_around(t, first, n));
+    frame_alloc_free(t->fa, frame, (uint32_t)n);
+    t->promotions += n;
+    uffd_wake(t->uffd, g, n * PAGE);
+    return 0;
+}
+
+int migrate_promote_locked(struct tiering *t, uint64_t page, uint64_t *pages_promoted)
+{
+    uint64_t first = page, n = 1;
+    /* Near the mapping ceiling a single-page promotion could split a mapping
+     * in three; taking the whole run instead lets it merge with its DRAM
+     * neighbours, so the count falls. */
+    if (t->runs + 2 > t->map_hard) {
+        ltram_run_around(t, page, &first, &n);
+        t->range_promotions++;
+    }
+    int rc = promote_range_locked(t, first, n);
+    if (rc == -ENOMEM && n == 1) {
+        ltram_run_around(t, page, &first, &n);
+        t->range_promotions++;
+        rc = promote_range_locked(t, first, n);
+    }
+    if (rc < 0) {
+        /* Last resort, to keep the vCPU alive with its data intact: let the
+         * store land in the LtRAM frame in place. This breaks the AROM
+         * invariant, so it is counted, logged and caught by the audit. */
+        log_error("tiering: cannot map GPA 0x%llx back to DRAM (%s); releasing it in place",
+                  (unsigned long long)(page * PAGE), strerror(-rc));
+        int wrc = uffd_writeprotect(t->uffd, guest_page(t, page), PAGE, false);
+        if (wrc == -EAGAIN)
+            return wrc;     /* a remap event is unread: the fault thread retries */
+        t->violations++;
+        return rc;
+    }
+    if (pages_promoted)
+        *pages_promoted = n;
+    return 0;
+}

@@ -1,0 +1,21 @@
+# vmm/: the KVM virtual machine monitor. Everything but main.c goes into
+# libarom.a so unit tests link the same code the binary runs.
+noinst_LIBRARIES += libarom.a
+libarom_a_SOURCES = \
+	vmm/compat.h vmm/layout.h \
+	vmm/log.c vmm/log.h \
+	vmm/options.c vmm/options.h \
+	vmm/elf_loader.c vmm/elf_loader.h \
+	vmm/pagetable.c vmm/pagetable.h \
+	vmm/guest_mem.c vmm/guest_mem.h \
+	vmm/cpu_setup.c vmm/cpu_setup.h \
+	vmm/vm.c vmm/vm.h \
+	vmm/vcpu.c vmm/vcpu.h \
+	vmm/hypercall.c vmm/hypercall.h \
+	vmm/stats.c vmm/stats.h
+libarom_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+
+bin_PROGRAMS += arom-vmm
+arom_vmm_SOURCES = vmm/main.c
+arom_vmm_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+arom_vmm_LDADD = libarom.a $(JSONC_LIBS)

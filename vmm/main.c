@@ -1,0 +1,338 @@
+/* arom-vmm: start-up and tear-down as one ordered list of steps (as in
+ * kvmtool's init lists). Each step's init returns 0 or the process exit
+ * status; on failure the steps already done are undone in reverse. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "vmm/cpu_setup.h"
+#include "vmm/elf_loader.h"
+#include "vmm/layout.h"
+#include "vmm/log.h"
+#include "vmm/options.h"
+#include "vmm/pagetable.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+#include "tiering/tiering.h"
+
+#define MAX_PAYLOAD_BYTES (256u << 20)
+
+struct vmm {
+    struct vmm_options opts;
+    struct vmm_stats stats;
+    struct vm vm;
+    void *image;
+    size_t image_len;
+    struct elf_image_info info;
+    int signal_fd;
+    unsigned vcpus_created;
+    struct tiering *tiering;      /* NULL with --ltram off */
+};
+
+static int step_payload(struct vmm *m)
+{
+    char err[256];
+    if (elf_read_file(m->opts.payload, MAX_PAYLOAD_BYTES, &m->image, &m->image_len, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return EXIT_BAD_INPUT;
+    }
+    return 0;
+}
+
+static void undo_payload(struct vmm *m)
+{
+    free(m->image);
+    m->image = NULL;
+}
+
+static int step_vm(struct vmm *m)
+{
+    return vm_create(&m->vm, m->opts.mem, &m->stats) < 0 ? EXIT_VMM_FAILURE : 0;
+}
+
+static void undo_vm(struct vmm *m)
+{
+    vm_destroy(&m->vm);
+}
+
+static int step_guest_image(struct vmm *m)
+{
+    struct vm *vm = &m->vm;
+    char err[256];
+    if (elf_load(m->image, m->image_len, vm->mem.host, vm->mem.size, AROM_LOAD_MIN, &m->info,
+                 err, sizeof err) < 0) {
+        log_error("%s: %s", m->opts.payload, err);
+        return EXIT_BAD_INPUT;
+    }
+    vm->entry = m->info.entry;
+    cpu_setup_system_area(&vm->mem, m->opts.vcpus);
+    if (pagetable_build(vm->mem.host, vm->mem.size, m->opts.vcpus, &vm->cr3) < 0) {
+        log_error("cannot build page tables for %llu bytes of RAM", (unsigned long long)vm->mem.size);
+        return EXIT_VMM_FAILURE;
+    }
+    uint64_t heap = (m->info.load_end + AROM_PAGE_SIZE - 1) & ~(AROM_PAGE_SIZE - 1);
+    if (cpu_setup_boot_info(&vm->mem, m->opts.vcpus, heap, m->opts.args) < 0) {
+        log_error("guest arguments do not fit the boot info page");
+        return EXIT_BAD_INPUT;
+    }
+    vm->hc = (struct hc_ctx){.gm = &vm->mem, .stats = &m->stats, .console_fd = STDOUT_FILENO};
+    return 0;
+}
+
+static int step_vcpus(struct vmm *m)
+{
+    struct vm *vm = &m->vm;
+    vm->vcpus = calloc(m->opts.vcpus, sizeof *vm->vcpus);
+    if (!vm->vcpus) {
+        log_error("out of memory for %u vCPUs", m->opts.vcpus);
+        return EXIT_VMM_FAILURE;
+    }
+    for (unsigned i = 0; i < m->opts.vcpus; i++) {
+        m->vcpus_created = i + 1;
+        if (vcpu_create(&vm->vcpus[i], vm, i) < 0)
+            return EXIT_VMM_FAILURE;
+    }
+    vm->nvcpus = m->opts.vcpus;
+    return 0;
+}
+
+static void undo_vcpus(struct vmm *m)
+{
+    for (unsigned i = 0; i < m->vcpus_created; i++)
+        vcpu_destroy(&m->vm.vcpus[i]);
+    free(m->vm.vcpus);
+    m->vm.vcpus = NULL;
+    m->vm.nvcpus = 0;
+}
+
+/* Options -> tiering config. Returns 0, or EXIT_BAD_INPUT after one message. */
+static int tiering_config_from(const struct vmm_options *o, struct tiering_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->ltram_capacity = o->mem;
+    snprintf(c->ltram_spec, sizeof c->ltram_spec, "emulated");
+    if (o->ltram && !strncmp(o->ltram, "file:", 5)) {
+        if (strlen(o->ltram) >= sizeof c->ltram_spec) {
+            log_error("--ltram: path too long");
+            return EXIT_BAD_INPUT;
+        }
+        snprintf(c->ltram_spec, sizeof c->ltram_spec, "%s", o->ltram);
+        c->ltram_capacity = o->ltram_size;
+    } else if (o->ltram && parse_size(o->ltram, &c->ltram_capacity) < 0) {
+        log_error("--ltram: '%s' is not a size, file:PATH or off", o->ltram);
+        return EXIT_BAD_INPUT;
+    }
+    const char *name = o->ltram_profile ? o->ltram_profile : LTRAM_DEFAULT_PROFILE;
+    if (ltram_profile_lookup(name, &c->profile) < 0) {
+        log_error("--ltram-profile: unknown profile '%s' (known: %s)", name, ltram_profile_names());
+        return EXIT_BAD_INPUT;
+    }
+    const struct { const char *key; const char *value; } overrides[] = {
+        {"read-ns", o->ltram_read_ns}, {"write-ns", o->ltram_write_ns},
+        {"write-unit", o->ltram_write_unit}, {"erase-ns", o->ltram_erase_ns},
+        {"erase-block", o->ltram_erase_block}, {"endurance", o->ltram_endurance},
+    };
+    for (size_t i = 0; i < sizeof overrides / sizeof overrides[0]; i++) {
+        char err[256];
+        if (overrides[i].value &&
+            ltram_profile_override(&c->profile, overrides[i].key, overrides[i].value, err, sizeof err) < 0) {
+            log_error("--ltram-%s: %s", overrides[i].key, err);
+            return EXIT_BAD_INPUT;
+        }
+    }
+    c->delay_scale = o->ltram_delay_scale;
+    c->tokens = o->tokens;
+    c->token_lifetime_s = o->token_lifetime_s;
+    c->token_rate = o->token_rate;
+    c->token_cap = o->token_cap;
+    c->dram_budget = o->mem;
+    if (o->dram_budget)
+        parse_budget(o->dram_budget, o->mem, &c->dram_budget);   /* validated with the options */
+    c->map_limit = o->map_limit;
+    c->churn_ms = o->churn_ms;
+    c->audit_ms = o->audit_ms;
+    c->pinned_below = LAYOUT_SYSTEM_END;
+    return 0;
+}
+
+static int64_t hc_hint(void *opaque, arom_gpa_t gpa, uint64_t len, uint32_t kind)
+{
+    return tiering_hint(opaque, gpa, len, kind);
+}
+
+static int64_t hc_tier_stats(void *opaque, struct arom_hc_tier_stats *out)
+{
+    tiering_counters(opaque, out);
+    return 0;
+}
+
+static int step_tiering(struct vmm *m)
+{
+    if (m->opts.ltram && !strcmp(m->opts.ltram, "off"))
+        return 0;
+    struct tiering_config cfg;
+    int rc = tiering_config_from(&m->opts, &cfg);
+    if (rc)
+        return rc;
+    char err[512];
+    if (tiering_create(&m->tiering, &m->vm.mem, &cfg, err, sizeof err) < 0) {
+        log_error("tiering: %s", err);
+        return EXIT_VMM_FAILURE;
+    }
+    if (tiering_start(m->tiering) < 0)
+        return EXIT_VMM_FAILURE;
+    m->vm.hc.ops = (struct hc_ops){.hint = hc_hint, .tier_stats = hc_tier_stats, .opaque = m->tiering};
+    return 0;
+}
+
+/* After the vCPUs are joined: stop the threads, audit, keep stats readable. */
+static void undo_tiering(struct vmm *m)
+{
+    tiering_destroy(m->tiering);
+    m->tiering = NULL;
+}
+
+/* SIGINT/SIGTERM arrive on a signalfd in the main thread; every thread
+ * created later inherits the mask, so only vCPU threads see the kick. */
+static int step_signals(struct vmm *m)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, VCPU_KICK_SIGNAL);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sigdelset(&set, VCPU_KICK_SIGNAL);
+    m->signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
+    if (m->signal_fd < 0) {
+        log_error("signalfd: %s", strerror(errno));
+        return EXIT_VMM_FAILURE;
+    }
+    return vcpu_install_kick_signal() < 0 ? EXIT_VMM_FAILURE : 0;
+}
+
+static void undo_signals(struct vmm *m)
+{
+    close(m->signal_fd);
+}
+
+static int step_run(struct vmm *m)
+{
+    struct vm *vm = &m->vm;
+    if (vm_start_vcpus(vm) < 0)
+        vm_stop(vm, EXIT_VMM_FAILURE);
+    struct pollfd fds[2] = {{.fd = vm->stop_efd, .events = POLLIN}, {.fd = m->signal_fd, .events = POLLIN}};
+    while (!vm_stopping(vm)) {
+        if (poll(fds, 2, -1) < 0 && errno != EINTR) {
+            log_error("poll: %s", strerror(errno));
+            vm_stop(vm, EXIT_VMM_FAILURE);
+            break;
+        }
+        struct signalfd_siginfo si;
+        if ((fds[1].revents & POLLIN) && read(m->signal_fd, &si, sizeof si) == sizeof si) {
+            log_info("signal %u: stopping the VM", si.ssi_signo);
+            vm_stop(vm, 128 + (int)si.ssi_signo);
+        }
+    }
+    vm_join_vcpus(vm);
+    m->stats.t_end_ns = stats_now_ns();
+    if (m->tiering) {
+        tiering_stop(m->tiering);
+        if (tiering_audit(m->tiering) && vm->exit_status == 0)
+            vm->exit_status = EXIT_VMM_FAILURE;   /* LtRAM changed outside migration */
+    }
+    return 0;
+}
+
+static int step_stats(struct vmm *m)
+{
+    if (!m->opts.stats_json)
+        return 0;
+    json_object *o = stats_to_json(&m->stats);
+    json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+    json_object_object_add(o, "payload", json_object_new_string(m->opts.payload));
+    json_object_object_add(o, "vcpus", json_object_new_int((int)m->opts.vcpus));
+    json_object_object_add(o, "mem_bytes", json_object_new_uint64(m->opts.mem));
+    json_object_object_add(o, "exit_status", json_object_new_int(m->vm.exit_status));
+    if (m->tiering)
+        json_object_object_add(o, "tiering", tiering_stats_json(m->tiering));
+    int rc = stats_write_json(o, m->opts.stats_json);
+    json_object_put(o);
+    return rc < 0 ? EXIT_VMM_FAILURE : 0;
+}
+
+static const struct step {
+    const char *name;
+    int (*init)(struct vmm *m);
+    void (*undo)(struct vmm *m);
+} steps[] = {
+    {"load payload", step_payload, undo_payload},
+    {"create VM", step_vm, undo_vm},
+    {"set up guest image", step_guest_image, NULL},
+    {"create vCPUs", step_vcpus, undo_vcpus},
+    {"tiering", step_tiering, undo_tiering},
+    {"signals", step_signals, undo_signals},
+    {"run", step_run, NULL},
+    {"write stats", step_stats, NULL},
+};
+
+static int parse_options(struct vmm *m, int argc, char **argv)
+{
+    char err[512];
+    options_init(&m->opts);
+    if (options_parse_argv(&m->opts, argc, argv, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return EXIT_BAD_INPUT;
+    }
+    if (m->opts.help) {
+        options_usage(stdout);
+        return -1;
+    }
+    if (m->opts.version) {
+        printf("arom-vmm %s\n", PACKAGE_VERSION);
+        return -1;
+    }
+    if (options_validate(&m->opts, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return EXIT_BAD_INPUT;
+    }
+    log_set_quiet(m->opts.quiet);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct vmm m;          /* large (stats tables); lives for the whole run */
+    stats_init(&m.stats);
+    m.signal_fd = -1;
+    int status = parse_options(&m, argc, argv);
+    size_t done = 0;
+    if (status == 0) {
+        for (; done < sizeof steps / sizeof steps[0]; done++) {
+            status = steps[done].init(&m);
+            if (status) {
+                log_error("stopped at step '%s'", steps[done].name);
+                done++;             /* undo the failed step's partial work too */
+                break;
+            }
+        }
+        if (!status)
+            status = m.vm.exit_status;
+    }
+    while (done > 0) {
+        done--;
+        if (steps[done].undo)
+            steps[done].undo(&m);
+    }
+    if (status == -1)
+        status = 0;
+    options_free(&m.opts);
+    stats_destroy(&m.stats);
+    return status;
+}

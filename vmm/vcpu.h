@@ -1,0 +1,32 @@
+/* One thread per vCPU: KVM_RUN, then dispatch the exit. */
+#ifndef AROM_VCPU_H
+#define AROM_VCPU_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+struct vm;
+
+struct vcpu {
+    struct vm *vm;
+    unsigned id;
+    int fd;
+    struct kvm_run *run;
+    pthread_t thread;
+    bool thread_started;
+};
+
+/* Create vCPU id of vm and set up its entry state. */
+int vcpu_create(struct vcpu *v, struct vm *vm, unsigned id);
+void vcpu_destroy(struct vcpu *v);
+/* Start the thread. The kick signal must already be installed. */
+int vcpu_start(struct vcpu *v);
+void vcpu_join(struct vcpu *v);
+/* Make the vCPU leave KVM_RUN soon (any thread). */
+void vcpu_kick(struct vcpu *v);
+/* The signal used to kick vCPUs out of KVM_RUN; installs its handler. */
+int vcpu_install_kick_signal(void);
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+#endif

@@ -1,0 +1,125 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "vmm/log.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+
+static int kvm_open_checked(void)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        log_error("cannot open /dev/kvm: %s (is KVM enabled, and are you root or in the kvm group?)",
+                  strerror(errno));
+        return -errno;
+    }
+    int version = ioctl(fd, KVM_GET_API_VERSION, 0);
+    if (version != KVM_API_VERSION) {
+        log_error("/dev/kvm: API version %d, expected %d", version, KVM_API_VERSION);
+        close(fd);
+        return -ENOTSUP;
+    }
+    if (ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0) {
+        log_error("/dev/kvm lacks KVM_CAP_USER_MEMORY");
+        close(fd);
+        return -ENOTSUP;
+    }
+    return fd;
+}
+
+int vm_create(struct vm *vm, uint64_t mem_size, struct vmm_stats *stats)
+{
+    memset(vm, 0, sizeof *vm);
+    vm->vm_fd = vm->stop_efd = -1;
+    vm->mem.fd = -1;
+    vm->stats = stats;
+    pthread_mutex_init(&vm->stop_lock, NULL);
+
+    vm->kvm_fd = kvm_open_checked();
+    if (vm->kvm_fd < 0)
+        return vm->kvm_fd;
+    vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (vm->run_size <= 0) {
+        log_error("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+        return -EIO;
+    }
+    vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+    if (vm->vm_fd < 0) {
+        log_error("KVM_CREATE_VM: %s", strerror(errno));
+        return -errno;
+    }
+    vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (vm->stop_efd < 0) {
+        log_error("eventfd: %s", strerror(errno));
+        return -errno;
+    }
+    int rc = guest_mem_create(&vm->mem, mem_size);
+    if (rc < 0)
+        return rc;
+    struct kvm_userspace_memory_region region = {
+        .slot = 0,
+        .guest_phys_addr = 0,
+        .memory_size = mem_size,
+        .userspace_addr = (uint64_t)(uintptr_t)vm->mem.host,
+    };
+    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+        log_error("KVM_SET_USER_MEMORY_REGION (%llu bytes): %s", (unsigned long long)mem_size,
+                  strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+    guest_mem_destroy(&vm->mem);
+    if (vm->stop_efd >= 0)
+        close(vm->stop_efd);
+    if (vm->vm_fd >= 0)
+        close(vm->vm_fd);
+    if (vm->kvm_fd >= 0)
+        close(vm->kvm_fd);
+    pthread_mutex_destroy(&vm->stop_lock);
+}
+
+void vm_stop(struct vm *vm, int status)
+{
+    pthread_mutex_lock(&vm->stop_lock);
+    bool first = !vm_stopping(vm);
+    if (first) {
+        vm->exit_status = status;
+        atomic_store_explicit(&vm->stopping, true, memory_order_release);
+    }
+    /* Kick under the lock so no vCPU thread can start unkicked (vm_start_vcpus). */
+    if (first)
+        for (unsigned i = 0; i < vm->nvcpus; i++)
+            vcpu_kick(&vm->vcpus[i]);
+    pthread_mutex_unlock(&vm->stop_lock);
+    if (!first)
+        return;
+    uint64_t one = 1;
+    if (write(vm->stop_efd, &one, sizeof one) < 0)
+        log_warn("waking the main thread: %s", strerror(errno));
+}
+
+int vm_start_vcpus(struct vm *vm)
+{
+    int rc = 0;
+    pthread_mutex_lock(&vm->stop_lock);
+    atomic_store(&vm->running_vcpus, vm->nvcpus);
+    for (unsigned i = 0; i < vm->nvcpus && !rc && !vm_stopping(vm); i++)
+        rc = vcpu_start(&vm->vcpus[i]);
+    pthread_mutex_unlock(&vm->stop_lock);
+    return rc;
+}
+
+void vm_join_vcpus(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        vcpu_join(&vm->vcpus[i]);
+}

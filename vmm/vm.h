@@ -1,0 +1,56 @@
+/* The virtual machine: KVM handles, guest RAM, vCPUs and the stop protocol.
+ * Any thread may ask the VM to stop; the first request decides the exit
+ * status, and the main thread is woken through an eventfd. */
+#ifndef AROM_VM_H
+#define AROM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/guest_mem.h"
+#include "vmm/hypercall.h"
+#include "vmm/stats.h"
+
+#define EXIT_VMM_FAILURE 1
+#define EXIT_BAD_INPUT 2
+#define EXIT_GUEST_CRASH 125
+
+struct vcpu;
+
+struct vm {
+    int kvm_fd;
+    int vm_fd;
+    int run_size;                 /* mmap size of struct kvm_run */
+    struct guest_mem mem;
+    uint64_t cr3;
+    uint64_t entry;
+    unsigned nvcpus;
+    struct vcpu *vcpus;
+    struct vmm_stats *stats;
+    struct hc_ctx hc;
+
+    atomic_bool stopping;
+    atomic_uint running_vcpus;
+    int exit_status;              /* valid once stopping */
+    int stop_efd;                 /* eventfd: written once when stopping */
+    pthread_mutex_t stop_lock;
+};
+
+/* Open /dev/kvm, create the VM and its RAM (one memfd, one memslot). */
+int vm_create(struct vm *vm, uint64_t mem_size, struct vmm_stats *stats);
+void vm_destroy(struct vm *vm);
+
+/* Start every vCPU thread (unless the VM is already stopping). */
+int vm_start_vcpus(struct vm *vm);
+void vm_join_vcpus(struct vm *vm);
+
+/* First caller sets the status, kicks every vCPU and wakes the main thread. */
+void vm_stop(struct vm *vm, int status);
+static inline bool vm_stopping(struct vm *vm)
+{
+    return atomic_load_explicit(&vm->stopping, memory_order_acquire);
+}
+
+#endif
