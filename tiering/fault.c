@@ -15,6 +15,8 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -124,6 +126,9 @@ void *fault_thread_main(void *arg)
     struct pollfd fds[2] = {{.fd = t->uffd, .events = POLLIN}, {.fd = t->stop_efd, .events = POLLIN}};
     struct uffd_msg msgs[32];
     struct deferred d = {.n = 0};
+    /* Every vCPU blocked on a fault waits for this thread: let it run before
+     * spinning vCPU threads (fails harmlessly without CAP_SYS_NICE). */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), -10);
     for (;;) {
         ssize_t n = read(t->uffd, msgs, sizeof msgs);
         if (n < 0) {

@@ -77,9 +77,14 @@ static int open_device(struct tiering *t, char *err, size_t errlen)
     double rate = t->cfg.token_rate;
     if (rate <= 0)
         rate = token_bucket_rate_for(ltram_frames(t->lt), t->cfg.profile.endurance, t->cfg.token_lifetime_s);
-    /* Unlimited endurance needs no pacing. */
+    /* Unlimited endurance needs no pacing. The default burst is 1/8 of the
+     * device (AROM's prototype used 512 for 64 Ki frames): the initial
+     * demotion of a cold VM is not throttled, the long-run rate still is. */
     bool on = t->cfg.tokens && rate > 0;
-    token_bucket_init(&t->tb, rate, t->cfg.token_cap, on, stats_now_ns());
+    double cap = t->cfg.token_cap;
+    if (cap <= 0)
+        cap = ltram_frames(t->lt) / 8 > 512 ? ltram_frames(t->lt) / 8 : 512;
+    token_bucket_init(&t->tb, rate, cap, on, stats_now_ns());
     return 0;
 }
 
@@ -111,7 +116,7 @@ int tiering_create(struct tiering **out, struct guest_mem *gm, const struct tier
     }
     int rc = open_device(t, err, errlen);
     if (rc < 0)
-        return rc;
+        return -EINVAL;
     rc = placement_init(&t->pm, t->npages);
     if (rc < 0) {
         snprintf(err, errlen, "placement map for %llu pages: %s", (unsigned long long)t->npages, strerror(-rc));

@@ -20,7 +20,7 @@ struct tiering_config {
     bool tokens;                /* endurance token bucket on/off */
     double token_lifetime_s;    /* target device lifetime for the token rate */
     double token_rate;          /* tokens/s; 0 = frames x endurance / lifetime */
-    double token_cap;
+    double token_cap;           /* 0 = max(512, frames / 8) */
     uint64_t dram_budget;       /* bytes; 0 = unlimited (enforced by the daemon) */
     uint64_t map_limit;         /* host mappings ceiling; 0 = vm.max_map_count */
     unsigned churn_ms;          /* >0: host thread demotes every N ms (tests) */
@@ -30,6 +30,8 @@ struct tiering_config {
 
 struct tiering;
 
+/* 0, -EINVAL when the LtRAM configuration is unusable (path, size,
+ * profile), or another -errno; err says why. *out must be destroyed. */
 int tiering_create(struct tiering **out, struct guest_mem *gm, const struct tiering_config *cfg,
                    char *err, size_t errlen);
 /* Start the fault thread (and the churn/audit thread when configured). */

@@ -181,9 +181,10 @@ static int step_tiering(struct vmm *m)
     if (rc)
         return rc;
     char err[512];
-    if (tiering_create(&m->tiering, &m->vm.mem, &cfg, err, sizeof err) < 0) {
+    rc = tiering_create(&m->tiering, &m->vm.mem, &cfg, err, sizeof err);
+    if (rc < 0) {
         log_error("tiering: %s", err);
-        return EXIT_VMM_FAILURE;
+        return rc == -EINVAL ? EXIT_BAD_INPUT : EXIT_VMM_FAILURE;
     }
     if (tiering_start(m->tiering) < 0)
         return EXIT_VMM_FAILURE;

@@ -51,7 +51,8 @@ static const struct opt_desc opt_table[] = {
     {"token-lifetime", OPT_DURATION, OFF(token_lifetime_s), 0, 0, "DURATION",
      "target device lifetime for the token rate (default 5y)", false},
     {"token-rate", OPT_DOUBLE, OFF(token_rate), 0, 1e12, "PER_S", "token rate (default frames x endurance / lifetime)", false},
-    {"token-cap", OPT_UINT, OFF(token_cap), 1, 1u << 30, "N", "token bucket capacity (default 512)", false},
+    {"token-cap", OPT_UINT, OFF(token_cap), 1, 1u << 30, "N",
+     "token bucket capacity (default: the larger of 512 and 1/8 of the LtRAM frames)", false},
     {"dram-budget", OPT_STR, OFF(dram_budget), 0, 0, "SIZE|PCT%", "DRAM the VM may use (default 100%)", false},
     {"map-limit", OPT_UINT, OFF(map_limit), 16, 1u << 30, "N",
      "host mappings before demotion stops (default from vm.max_map_count)", false},
@@ -82,7 +83,6 @@ void options_init(struct vmm_options *o)
     o->ltram_delay_scale = 1.0;
     o->tokens = true;
     o->token_lifetime_s = 5 * 365.25 * 86400;
-    o->token_cap = 512;
 }
 
 void options_free(struct vmm_options *o)
