@@ -175,6 +175,17 @@ static int open_backing(struct ltram *lt, const char *spec, uint64_t capacity, c
     return 0;
 }
 
+int ltram_prefault(struct ltram *lt, char *err, size_t errlen)
+{
+    uint64_t bytes = (uint64_t)lt->nframes * LTRAM_FRAME_SIZE;
+    if (fallocate(lt->fd, 0, 0, (off_t)bytes) < 0 && errno != EOPNOTSUPP)
+        return fail(err, errlen, -errno, "cannot allocate %llu bytes of LtRAM: %s",
+                    (unsigned long long)bytes, strerror(errno));
+    if (madvise(lt->base, bytes, MADV_POPULATE_WRITE) < 0 && errno != EINVAL)
+        return fail(err, errlen, -errno, "cannot populate LtRAM: %s", strerror(errno));
+    return 0;
+}
+
 static int check_profile(const struct ltram_profile *p, char *err, size_t errlen)
 {
     if (p->write_unit == 0)

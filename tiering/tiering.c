@@ -69,6 +69,8 @@ static int open_device(struct tiering *t, char *err, size_t errlen)
     if (rc < 0)
         return rc;
     ltram_set_delay_scale(t->lt, t->cfg.delay_scale);
+    if (t->cfg.prefault && (rc = ltram_prefault(t->lt, err, errlen)) < 0)
+        return rc;
     rc = frame_alloc_init(&t->fa, ltram_frames(t->lt), ltram_wear_array(t->lt), t->cfg.profile.endurance);
     if (rc < 0) {
         snprintf(err, errlen, "LtRAM frame allocator: %s", strerror(-rc));

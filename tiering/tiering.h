@@ -17,6 +17,7 @@ struct tiering_config {
     uint64_t ltram_capacity;    /* bytes; 0 with file: = the file's size */
     struct ltram_profile profile;
     double delay_scale;         /* 1 = inject modeled write latency, 0 = off */
+    bool prefault;              /* allocate every frame up front */
     bool tokens;                /* endurance token bucket on/off */
     double token_lifetime_s;    /* target device lifetime for the token rate */
     double token_rate;          /* tokens/s; 0 = frames x endurance / lifetime */

@@ -147,6 +147,7 @@ static int tiering_config_from(const struct vmm_options *o, struct tiering_confi
         }
     }
     c->delay_scale = o->ltram_delay_scale;
+    c->prefault = o->ltram_prefault;
     c->tokens = o->tokens;
     c->token_lifetime_s = o->token_lifetime_s;
     c->token_rate = o->token_rate;

@@ -47,6 +47,8 @@ static const struct opt_desc opt_table[] = {
     {"ltram-endurance", OPT_STR, OFF(ltram_endurance), 0, 0, "N", "override write cycles per frame (0 = unlimited)", false},
     {"ltram-delay-scale", OPT_DOUBLE, OFF(ltram_delay_scale), 0, 1000, "X",
      "scale the injected LtRAM write latency (0 = none; default 1)", false},
+    {"ltram-prefault", OPT_FLAG, OFF(ltram_prefault), 0, 0, NULL,
+     "allocate all LtRAM frames at start (benchmarks: no first-touch cost in demotions)", false},
     {"tokens", OPT_FLAG, OFF(tokens), 0, 0, NULL, "pace demotions with the endurance token bucket (default on; --tokens=off)", false},
     {"token-lifetime", OPT_DURATION, OFF(token_lifetime_s), 0, 0, "DURATION",
      "target device lifetime for the token rate (default 5y)", false},

@@ -26,6 +26,7 @@ struct vmm_options {
     char *ltram_read_ns, *ltram_write_ns, *ltram_write_unit;   /* profile overrides */
     char *ltram_erase_ns, *ltram_erase_block, *ltram_endurance;
     double ltram_delay_scale;
+    bool ltram_prefault;
     bool tokens;
     double token_lifetime_s;
     double token_rate;
