@@ -7,7 +7,7 @@
 # Adding a payload: write guest-tools/payloads/NAME.c (it includes
 # "arom.h" and defines main) and add NAME to GUEST_PAYLOADS.
 
-GUEST_PAYLOADS = hello smp crash hcbench memcheck tierbench samepage
+GUEST_PAYLOADS = hello smp crash hcbench memcheck tierbench samepage phases
 
 GUEST_CCOPTS = -O2 -g -std=gnu11 -ffreestanding -fno-pic -fno-pie \
 	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-unwind-tables \

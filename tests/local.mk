@@ -11,14 +11,15 @@ tests_unit_unit_tests_SOURCES = \
 	tests/unit/test_ltram.c \
 	tests/unit/test_frame_alloc.c \
 	tests/unit/test_token_bucket.c \
-	tests/unit/test_placement.c
+	tests/unit/test_placement.c \
+	tests/unit/test_policy.c
 tests_unit_unit_tests_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_unit_tests_LDADD = libarom.a $(CUNIT_LIBS) $(JSONC_LIBS)
 TESTS += tests/unit/unit-tests
 endif
 
-dist_noinst_SCRIPTS += tests/integration/lib.sh tests/integration/vmm.sh tests/integration/tiering.sh
-TESTS += tests/integration/vmm.sh tests/integration/tiering.sh
+dist_noinst_SCRIPTS += tests/integration/lib.sh tests/integration/vmm.sh tests/integration/tiering.sh tests/integration/daemon.sh
+TESTS += tests/integration/vmm.sh tests/integration/tiering.sh tests/integration/daemon.sh
 TESTS_ENVIRONMENT = AROM_VMM=$(abs_top_builddir)/arom-vmm \
 	AROM_PAYLOADS=$(abs_top_builddir)/guest-tools/payloads \
 	AROM_SRCDIR=$(abs_top_srcdir)

@@ -18,6 +18,8 @@
 #include "tiering/latency.h"
 #include "tiering/ltram.h"
 #include "tiering/placement.h"
+#include "tiering/policy.h"
+#include "tiering/tracking.h"
 #include "tiering/tiering.h"
 #include "tiering/token_bucket.h"
 
@@ -59,10 +61,29 @@ struct tiering {
     uint64_t audits, audit_failures;
     struct latency_hist promote_lat;   /* fault received -> vCPU woken */
 
-    pthread_t fault_thread, worker_thread;
-    bool fault_started, worker_started;
+    /* the tiering daemon (daemon.c); the bitmaps and counters under lock */
+    struct policy_params params;
+    atomic_uint epoch;
+    struct dirty_log dlog;
+    enum access_backend access;
+    struct page_idle pidle;
+    uint64_t *sampled, *touched;        /* bitmaps: pages in the current sample, touched since */
+    uint64_t *sample_list;
+    uint64_t nsample, sample_cap, sample_cursor;
+    unsigned char *resident;            /* mincore of the DRAM view */
+    uint64_t *score_hist;               /* POLICY_SCORES buckets */
+    uint64_t epochs, pingpongs, over_budget_epochs, minor_faults;
+    uint64_t samples_taken, samples_touched;
+    uint64_t scan_ns_last, scan_ns_max, scan_ns_total;
+    uint64_t epoch_demoted_last, epoch_promoted_last, promotions_at_epoch;
+    uint64_t dram_used_pages, dram_max_pages;
+    uint64_t ltram_read_promotions;
+
+    pthread_t fault_thread, worker_thread, daemon_thread;
+    bool fault_started, worker_started, daemon_started;
     int stop_efd;
-    atomic_bool stopping;
+    atomic_bool stopping;           /* background threads: finish */
+    atomic_bool fault_stopping;     /* fault thread: finish (set after they are joined) */
     uint64_t churn_cursor;
 };
 
@@ -80,5 +101,12 @@ int migrate_promote_locked(struct tiering *t, uint64_t page, uint64_t *pages_pro
 
 /* fault.c */
 void *fault_thread_main(void *arg);
+
+/* daemon.c */
+int daemon_init(struct tiering *t, char *err, size_t errlen);
+void daemon_fini(struct tiering *t);
+void *daemon_thread_main(void *arg);
+/* Lock held: a sampled page was touched (uffd backend). */
+void daemon_note_touch(struct tiering *t, uint64_t page);
 
 #endif

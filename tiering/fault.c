@@ -58,6 +58,9 @@ static bool serve_page(struct tiering *t, uint64_t page, uint64_t t_recv)
     return done;
 }
 
+static bool serve_minor(struct tiering *t, uint64_t page);
+
+/* since == 0 marks a deferred minor fault */
 static void defer(struct deferred *d, uint64_t page, uint64_t t_recv)
 {
     if (d->n < 64) {
@@ -73,15 +76,50 @@ static void retry_deferred(struct tiering *t, struct deferred *d)
 {
     unsigned n = d->n;
     d->n = 0;
-    for (unsigned i = 0; i < n; i++)
-        if (!serve_page(t, d->page[i], d->since[i]))
+    for (unsigned i = 0; i < n; i++) {
+        bool done = d->since[i] ? serve_page(t, d->page[i], d->since[i]) : serve_minor(t, d->page[i]);
+        if (!done)
             defer(d, d->page[i], d->since[i]);
+    }
+}
+
+/* Page index of a host address in guest RAM, or UINT64_MAX. */
+static uint64_t page_of(struct tiering *t, uint64_t addr)
+{
+    uint64_t base = (uint64_t)(uintptr_t)t->guest;
+    if (addr < base || addr - base >= t->npages * 4096ull)
+        return UINT64_MAX;
+    return (addr - base) >> PAGE_SHIFT_4K;
+}
+
+/* Minor fault: false if it must be retried later. */
+static bool serve_minor(struct tiering *t, uint64_t page)
+{
+    bool done = true;
+    pthread_mutex_lock(&t->lock);
+    t->minor_faults++;
+    if (placement_migrating(t->pm, page)) {
+        t->inflight_faults++;
+    } else {
+        daemon_note_touch(t, page);
+        int rc = uffd_continue(t->uffd, guest_page(t, page), 4096);
+        if (rc == -EEXIST)      /* another vCPU's touch mapped it first */
+            rc = uffd_wake(t->uffd, guest_page(t, page), 4096);
+        done = rc != -EAGAIN;
+        if (rc < 0 && rc != -EAGAIN)
+            log_warn("tiering: resolving an access fault at GPA 0x%llx: %s",
+                     (unsigned long long)(page * 4096), strerror(-rc));
+    }
+    if (!done)
+        t->deferred_faults++;
+    pthread_mutex_unlock(&t->lock);
+    return done;
 }
 
 static void handle_wp_fault(struct tiering *t, struct deferred *d, uint64_t addr, uint64_t t_recv)
 {
-    uint64_t off = addr - (uint64_t)(uintptr_t)t->guest;
-    if (addr < (uint64_t)(uintptr_t)t->guest || off >= t->npages * 4096ull) {
+    uint64_t page = page_of(t, addr);
+    if (page == UINT64_MAX) {
         pthread_mutex_lock(&t->lock);
         t->stray_faults++;
         pthread_mutex_unlock(&t->lock);
@@ -90,7 +128,6 @@ static void handle_wp_fault(struct tiering *t, struct deferred *d, uint64_t addr
         uffd_wake(t->uffd, (void *)(uintptr_t)(addr & ~4095ull), 4096);
         return;
     }
-    uint64_t page = off >> PAGE_SHIFT_4K;
     pthread_mutex_lock(&t->lock);
     t->wp_faults++;
     pthread_mutex_unlock(&t->lock);
@@ -104,6 +141,11 @@ static void handle_msg(struct tiering *t, struct deferred *d, const struct uffd_
     case UFFD_EVENT_PAGEFAULT:
         if (m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) {
             handle_wp_fault(t, d, m->arg.pagefault.address, t_recv);
+        } else if ((m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR) &&
+                   page_of(t, m->arg.pagefault.address) != UINT64_MAX) {
+            uint64_t page = page_of(t, m->arg.pagefault.address);
+            if (!serve_minor(t, page))
+                defer(d, page, 0);
         } else {
             /* Only WP mode is registered; wake the thread so it cannot hang. */
             log_warn("tiering: unexpected missing-page fault at 0x%llx",
@@ -138,7 +180,7 @@ void *fault_thread_main(void *arg)
                 log_error("tiering: reading userfaultfd: %s", strerror(errno));
                 break;
             }
-            if (atomic_load(&t->stopping))
+            if (atomic_load(&t->fault_stopping))
                 break;
             if (d.n) {
                 retry_deferred(t, &d);

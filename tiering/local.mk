@@ -9,4 +9,7 @@ libarom_a_SOURCES += \
 	tiering/tiering.c tiering/tiering.h tiering/engine.h \
 	tiering/migrate.c tiering/fault.c \
 	tiering/uffd.c tiering/uffd.h \
-	tiering/latency.c tiering/latency.h
+	tiering/latency.c tiering/latency.h \
+	tiering/policy.c tiering/policy.h \
+	tiering/tracking.c tiering/tracking.h \
+	tiering/daemon.c

@@ -112,7 +112,7 @@ static int swap_in_ltram(struct tiering *t, uint64_t start, uint64_t n, uint32_t
     void *s = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ltram_fd(t->lt), off);
     if (s == MAP_FAILED)
         return -errno;
-    rc = uffd_register_wp(t->uffd, s, bytes);
+    rc = uffd_register(t->uffd, s, bytes, t->access == ACCESS_UFFD);
     if (!rc)
         rc = uffd_writeprotect_retry(t->uffd, s, bytes, true);
     if (!rc && mremap(s, bytes, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, g) == MAP_FAILED)
@@ -137,6 +137,12 @@ static void commit_run(struct tiering *t, uint64_t start, uint64_t n, uint32_t f
     }
     runs_adjust(t, before, breaks_around(t, start, n));
     frame_alloc_note_written(t->fa, frame, (uint32_t)n);
+    uint32_t epoch = atomic_load(&t->epoch);
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t last = placement_demote_epoch(t->pm, start + i);
+        policy_on_demote(epoch, &last);
+        placement_set_demote_epoch(t->pm, start + i, last);
+    }
     t->demotions += n;
     t->demote_batches++;
     /* A page pinned while its demotion was in flight goes straight back. */
@@ -211,12 +217,21 @@ static int promote_range_locked(struct tiering *t, uint64_t first, uint64_t n)
     if (mmap(g, n * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, t->dram_fd,
              (off_t)(first * PAGE)) == MAP_FAILED)
         return -errno;
-    int rc = uffd_register_wp(t->uffd, g, n * PAGE);
+    int rc = uffd_register(t->uffd, g, n * PAGE, t->access == ACCESS_UFFD);
     if (rc < 0)     /* the page is on DRAM and writable; it just cannot be demoted again */
         log_warn("tiering: re-registering GPA 0x%llx: %s", (unsigned long long)(first * PAGE),
                  strerror(-rc));
-    for (uint64_t i = 0; i < n; i++)
-        placement_set_dram(t->pm, first + i);
+    uint32_t epoch = atomic_load(&t->epoch);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t p = first + i;
+        uint32_t last = placement_demote_epoch(t->pm, p);
+        uint16_t backoff = placement_backoff(t->pm, p);
+        t->pingpongs += policy_on_promote(&t->params, epoch, &last, &backoff);
+        placement_set_demote_epoch(t->pm, p, last);
+        placement_set_backoff(t->pm, p, backoff);
+        placement_set_history(t->pm, p, policy_age_write(placement_history(t->pm, p), true));
+        placement_set_dram(t->pm, p);
+    }
     runs_adjust(t, before, breaks_around(t, first, n));
     frame_alloc_free(t->fa, frame, (uint32_t)n);
     t->promotions += n;

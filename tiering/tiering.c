@@ -126,10 +126,16 @@ int tiering_create(struct tiering **out, struct guest_mem *gm, const struct tier
     }
     for (uint64_t p = 0; p < t->pinned_pages && p < t->npages; p++)
         placement_set_pinned(t->pm, p, true);
-    rc = uffd_open(&t->uffd, err, errlen);
+    if (access_backend_parse(cfg->access, &t->access) < 0) {
+        snprintf(err, errlen, "unknown access tracking '%s' (auto, page_idle, uffd, off)", cfg->access);
+        return -EINVAL;
+    }
+    if (!cfg->daemon)
+        t->access = ACCESS_OFF;
+    rc = uffd_open(&t->uffd, t->access == ACCESS_UFFD, err, errlen);
     if (rc < 0)
         return rc;
-    rc = uffd_register_wp(t->uffd, t->guest, gm->size);
+    rc = uffd_register(t->uffd, t->guest, gm->size, t->access == ACCESS_UFFD);
     if (rc < 0) {
         snprintf(err, errlen, "userfaultfd write-protect registration of guest RAM: %s", strerror(-rc));
         return rc;
@@ -140,7 +146,7 @@ int tiering_create(struct tiering **out, struct guest_mem *gm, const struct tier
         return -errno;
     }
     set_map_limits(t);
-    return 0;
+    return daemon_init(t, err, errlen);
 }
 
 /* Sleep up to ms; false when asked to stop. */
@@ -189,6 +195,14 @@ int tiering_start(struct tiering *t)
         }
         t->worker_started = true;
     }
+    if (t->cfg.daemon) {
+        rc = pthread_create(&t->daemon_thread, NULL, daemon_thread_main, t);
+        if (rc) {
+            log_error("tiering: starting the daemon: %s", strerror(rc));
+            return -rc;
+        }
+        t->daemon_started = true;
+    }
     return 0;
 }
 
@@ -200,12 +214,19 @@ void tiering_stop(struct tiering *t)
     uint64_t one = 1;
     if (t->stop_efd >= 0 && write(t->stop_efd, &one, sizeof one) < 0)
         log_warn("tiering: waking background threads: %s", strerror(errno));
-    /* The worker may be mid-demotion and need the fault thread: join it first. */
+    /* Demoters may need the fault thread: join them first. */
     if (t->worker_started)
         pthread_join(t->worker_thread, NULL);
+    if (t->daemon_started)
+        pthread_join(t->daemon_thread, NULL);
+    /* Only now: until here a demoter's mremap may still wait for the fault
+     * thread to read its remap event. */
+    atomic_store(&t->fault_stopping, true);
+    if (t->stop_efd >= 0 && write(t->stop_efd, &one, sizeof one) < 0)
+        log_warn("tiering: waking the fault thread: %s", strerror(errno));
     if (t->fault_started)
         pthread_join(t->fault_thread, NULL);
-    t->worker_started = t->fault_started = false;
+    t->worker_started = t->daemon_started = t->fault_started = false;
 }
 
 void tiering_destroy(struct tiering *t)
@@ -213,6 +234,7 @@ void tiering_destroy(struct tiering *t)
     if (!t)
         return;
     tiering_stop(t);
+    daemon_fini(t);
     if (t->uffd >= 0)
         close(t->uffd);
     if (t->stop_efd >= 0)
@@ -331,7 +353,31 @@ void tiering_counters(struct tiering *t, struct arom_hc_tier_stats *out)
     out->dram_pages = t->npages - out->ltram_pages;
     out->promotions = t->promotions;
     out->demotions = t->demotions;
+    out->dram_budget_pages = t->params.budget_pages;
+    out->epochs = t->epochs;
     pthread_mutex_unlock(&t->lock);
+    struct stat st;
+    out->dram_resident_pages = fstat(t->dram_fd, &st) == 0 ? (uint64_t)st.st_blocks * 512 / PAGE : 0;
+}
+
+void tiering_set_budget(struct tiering *t, uint64_t bytes)
+{
+    pthread_mutex_lock(&t->lock);
+    policy_params_init(&t->params, bytes / PAGE);
+    t->cfg.dram_budget = bytes;
+    pthread_mutex_unlock(&t->lock);
+}
+
+
+void tiering_query(struct tiering *t, uint64_t first, uint64_t n, uint64_t *ltram, uint64_t *dram)
+{
+    uint64_t lt = 0;
+    pthread_mutex_lock(&t->lock);
+    for (uint64_t p = first; p < first + n && p < t->npages; p++)
+        lt += placement_tier(t->pm, p) == TIER_LTRAM;
+    pthread_mutex_unlock(&t->lock);
+    *ltram = lt;
+    *dram = n - lt;
 }
 
 static void add_u64(json_object *o, const char *k, uint64_t v)
@@ -342,6 +388,34 @@ static void add_u64(json_object *o, const char *k, uint64_t v)
 static void add_double(json_object *o, const char *k, double v)
 {
     json_object_object_add(o, k, stats_json_double(v));
+}
+
+/* Caller holds t->lock. */
+static json_object *daemon_json(struct tiering *t)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "enabled", json_object_new_boolean(t->cfg.daemon));
+    json_object_object_add(o, "access_tracking", json_object_new_string(access_backend_name(t->access)));
+    json_object_object_add(o, "dirty_tracking", json_object_new_string(t->cfg.daemon ? "kvm_dirty_log" : "off"));
+    add_u64(o, "epoch_ms", t->cfg.epoch_ms);
+    add_u64(o, "epochs", t->epochs);
+    add_double(o, "scan_us_last", t->scan_ns_last / 1e3);
+    add_double(o, "scan_us_mean", t->epochs ? t->scan_ns_total / 1e3 / t->epochs : 0);
+    add_double(o, "scan_us_max", t->scan_ns_max / 1e3);
+    add_u64(o, "demoted_last_epoch", t->epoch_demoted_last);
+    add_u64(o, "promoted_last_epoch", t->epoch_promoted_last);
+    add_u64(o, "pingpongs", t->pingpongs);
+    add_double(o, "pingpong_rate", t->promotions ? (double)t->pingpongs / (double)t->promotions : 0);
+    add_u64(o, "budget_pages", t->params.budget_pages);
+    add_u64(o, "low_watermark_pages", t->params.low_pages);
+    add_u64(o, "dram_used_pages", t->dram_used_pages);
+    add_u64(o, "dram_max_pages", t->dram_max_pages);
+    add_u64(o, "over_budget_epochs", t->over_budget_epochs);
+    add_double(o, "over_budget_s", t->over_budget_epochs * t->cfg.epoch_ms / 1e3);
+    add_u64(o, "samples", t->samples_taken);
+    add_u64(o, "samples_touched", t->samples_touched);
+    add_u64(o, "access_faults", t->minor_faults);
+    return o;
 }
 
 /* Caller holds t->lock (the frame counts). */
@@ -431,6 +505,7 @@ json_object *tiering_stats_json(struct tiering *t)
     add_u64(m, "demotions_stopped", t->map_limited);
     add_u64(m, "range_promotions", t->range_promotions);
     json_object_object_add(o, "mappings", m);
+    json_object_object_add(o, "daemon", daemon_json(t));
     add_u64(o, "ltram_full_events", t->ltram_full);
     add_u64(o, "audits", t->audits);
     add_u64(o, "audit_failures", t->audit_failures);

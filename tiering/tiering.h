@@ -27,6 +27,14 @@ struct tiering_config {
     unsigned churn_ms;          /* >0: host thread demotes every N ms (tests) */
     unsigned audit_ms;          /* >0: audit LtRAM every N ms */
     uint64_t pinned_below;      /* guest bytes below this never leave DRAM */
+
+    /* the tiering daemon */
+    bool daemon;                /* track accesses and enforce dram_budget */
+    unsigned epoch_ms;          /* 50 .. 60000 */
+    char access[16];            /* "auto", "page_idle", "uffd", "off" */
+    unsigned samples_per_gib;   /* access samples per GiB of guest RAM per epoch */
+    int vm_fd;                  /* for the KVM dirty log of memslot `slot` */
+    unsigned slot;
 };
 
 struct tiering;
@@ -49,6 +57,10 @@ int64_t tiering_demote(struct tiering *t, uint64_t first_page, uint64_t npages);
 /* Verify every LtRAM frame's checksum: mismatching frames (0 = clean). */
 uint64_t tiering_audit(struct tiering *t);
 void tiering_counters(struct tiering *t, struct arom_hc_tier_stats *out);
+/* Change the DRAM budget at run time (the control API calls this). */
+void tiering_set_budget(struct tiering *t, uint64_t bytes);
+/* Pages of [first, first+n) on each tier (range already validated). */
+void tiering_query(struct tiering *t, uint64_t first, uint64_t n, uint64_t *ltram, uint64_t *dram);
 /* The "tiering" section of the stats JSON (the status API reuses it). */
 json_object *tiering_stats_json(struct tiering *t);
 

@@ -16,7 +16,7 @@
 #define UFFD_FEATURES (UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_HUGETLBFS_SHMEM | \
                        UFFD_FEATURE_EVENT_REMAP)
 
-int uffd_open(int *out, char *err, size_t errlen)
+int uffd_open(int *out, bool minor, char *err, size_t errlen)
 {
     int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
@@ -25,7 +25,8 @@ int uffd_open(int *out, char *err, size_t errlen)
                  "vm.unprivileged_userfaultfd=1; or run with --ltram off)", strerror(e));
         return -e;
     }
-    struct uffdio_api api = {.api = UFFD_API, .features = UFFD_FEATURES};
+    struct uffdio_api api = {.api = UFFD_API,
+                             .features = UFFD_FEATURES | (minor ? UFFD_FEATURE_MINOR_SHMEM : 0)};
     if (ioctl(fd, UFFDIO_API, &api) < 0) {
         int e = errno;
         snprintf(err, errlen, "userfaultfd: write-protect on shmem is not supported by this "
@@ -37,13 +38,19 @@ int uffd_open(int *out, char *err, size_t errlen)
     return 0;
 }
 
-int uffd_register_wp(int fd, void *addr, uint64_t len)
+int uffd_register(int fd, void *addr, uint64_t len, bool minor)
 {
     struct uffdio_register r = {
         .range = {.start = (uint64_t)(uintptr_t)addr, .len = len},
-        .mode = UFFDIO_REGISTER_MODE_WP,
+        .mode = UFFDIO_REGISTER_MODE_WP | (minor ? UFFDIO_REGISTER_MODE_MINOR : 0),
     };
     return ioctl(fd, UFFDIO_REGISTER, &r) < 0 ? -errno : 0;
+}
+
+int uffd_continue(int fd, void *addr, uint64_t len)
+{
+    struct uffdio_continue c = {.range = {.start = (uint64_t)(uintptr_t)addr, .len = len}};
+    return ioctl(fd, UFFDIO_CONTINUE, &c) < 0 ? -errno : 0;
 }
 
 int uffd_writeprotect(int fd, void *addr, uint64_t len, bool wp)

@@ -6,9 +6,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* A userfaultfd with write-protect faults on shmem and remap events. */
-int uffd_open(int *fd, char *err, size_t errlen);
-int uffd_register_wp(int fd, void *addr, uint64_t len);
+/* A userfaultfd with write-protect faults on shmem and remap events, plus
+ * minor faults on shmem when `minor` (access sampling). */
+int uffd_open(int *fd, bool minor, char *err, size_t errlen);
+/* Register for write-protect faults, and minor faults when `minor`. */
+int uffd_register(int fd, void *addr, uint64_t len, bool minor);
+/* Map the page-cache page behind a minor fault (wakes the thread). */
+int uffd_continue(int fd, void *addr, uint64_t len);
 /* Write-protect (wp=true) or release (wp=false, wakes waiters) a range.
  * -EAGAIN while a remap event is unread (the kernel's mmap_changing). */
 int uffd_writeprotect(int fd, void *addr, uint64_t len, bool wp);

@@ -119,6 +119,25 @@ static enum hc_action hc_tier_stats(struct hc_ctx *ctx, void *r, int *status)
     return HC_CONTINUE;
 }
 
+static enum hc_action hc_tier_query(struct hc_ctx *ctx, void *r, int *status)
+{
+    struct arom_hc_tier_query *req = r;
+    if (!ctx->ops.tier_query) {
+        req->ret = -AROM_ENOSYS;
+        return HC_CONTINUE;
+    }
+    if (req->addr % AROM_PAGE_SIZE || req->len % AROM_PAGE_SIZE || req->len == 0) {
+        req->ret = -AROM_EINVAL;
+        return HC_CONTINUE;
+    }
+    if (!guest_mem_ptr(ctx->gm, req->addr, req->len)) {
+        req->ret = -AROM_EFAULT;
+        return HC_CONTINUE;
+    }
+    req->ret = ctx->ops.tier_query(ctx->ops.opaque, req);
+    return HC_CONTINUE;
+}
+
 static const struct {
     size_t size;
     hc_handler fn;
@@ -130,12 +149,14 @@ static const struct {
     [AROM_HC_VCPU_DONE] = {sizeof(struct arom_hc_exit), hc_vcpu_done},
     [AROM_HC_HINT] = {sizeof(struct arom_hc_hint), hc_hint},
     [AROM_HC_TIER_STATS] = {sizeof(struct arom_hc_tier_stats), hc_tier_stats},
+    [AROM_HC_TIER_QUERY] = {sizeof(struct arom_hc_tier_query), hc_tier_query},
 };
 
 /* Every request struct ends with int64_t ret. */
-#define MAX_REQ 64
+#define MAX_REQ 128
 _Static_assert(sizeof(struct arom_hc_report) <= MAX_REQ && sizeof(struct arom_hc_tier_stats) <= MAX_REQ &&
-               sizeof(struct arom_hc_hint) <= MAX_REQ, "request larger than MAX_REQ");
+               sizeof(struct arom_hc_hint) <= MAX_REQ && sizeof(struct arom_hc_tier_query) <= MAX_REQ,
+               "request larger than MAX_REQ");
 
 enum hc_action hypercall_handle(struct hc_ctx *ctx, unsigned nr, uint64_t gpa, int *status,
                                 char *err, size_t errlen)

@@ -18,6 +18,8 @@ struct hc_ops {
     int64_t (*hint)(void *opaque, arom_gpa_t gpa, uint64_t len, uint32_t kind);
     /* Fill tiering counters; -AROM_ENOSYS when tiering is off. */
     int64_t (*tier_stats)(void *opaque, struct arom_hc_tier_stats *out);
+    /* Fill ltram_pages/dram_pages of a validated range. */
+    int64_t (*tier_query)(void *opaque, struct arom_hc_tier_query *q);
     void *opaque;
 };
 

@@ -159,6 +159,11 @@ static int tiering_config_from(const struct vmm_options *o, struct tiering_confi
     c->churn_ms = o->churn_ms;
     c->audit_ms = o->audit_ms;
     c->pinned_below = LAYOUT_SYSTEM_END;
+    c->daemon = o->daemon ? !strcmp(o->daemon, "on") || (!strcmp(o->daemon, "auto") && o->dram_budget)
+                          : o->dram_budget != NULL;
+    c->epoch_ms = o->epoch_ms;
+    snprintf(c->access, sizeof c->access, "%s", o->access_tracking ? o->access_tracking : "auto");
+    c->samples_per_gib = o->access_samples;
     return 0;
 }
 
@@ -173,6 +178,12 @@ static int64_t hc_tier_stats(void *opaque, struct arom_hc_tier_stats *out)
     return 0;
 }
 
+static int64_t hc_tier_query(void *opaque, struct arom_hc_tier_query *q)
+{
+    tiering_query(opaque, q->addr / AROM_PAGE_SIZE, q->len / AROM_PAGE_SIZE, &q->ltram_pages, &q->dram_pages);
+    return 0;
+}
+
 static int step_tiering(struct vmm *m)
 {
     if (m->opts.ltram && !strcmp(m->opts.ltram, "off"))
@@ -181,6 +192,8 @@ static int step_tiering(struct vmm *m)
     int rc = tiering_config_from(&m->opts, &cfg);
     if (rc)
         return rc;
+    cfg.vm_fd = m->vm.vm_fd;
+    cfg.slot = 0;
     char err[512];
     rc = tiering_create(&m->tiering, &m->vm.mem, &cfg, err, sizeof err);
     if (rc < 0) {
@@ -189,7 +202,8 @@ static int step_tiering(struct vmm *m)
     }
     if (tiering_start(m->tiering) < 0)
         return EXIT_VMM_FAILURE;
-    m->vm.hc.ops = (struct hc_ops){.hint = hc_hint, .tier_stats = hc_tier_stats, .opaque = m->tiering};
+    m->vm.hc.ops = (struct hc_ops){.hint = hc_hint, .tier_stats = hc_tier_stats,
+                                   .tier_query = hc_tier_query, .opaque = m->tiering};
     return 0;
 }
 
@@ -204,6 +218,9 @@ static void undo_tiering(struct vmm *m)
  * created later inherits the mask, so only vCPU threads see the kick. */
 static int step_signals(struct vmm *m)
 {
+    /* A shell starts background jobs with SIGINT ignored; the VMM wants it. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);

@@ -60,6 +60,13 @@ static const struct opt_desc opt_table[] = {
      "host mappings before demotion stops (default from vm.max_map_count)", false},
     {"churn-ms", OPT_UINT, OFF(churn_ms), 1, 3600000, "MS", "testing: a host thread demotes guest RAM every MS", false},
     {"audit-ms", OPT_UINT, OFF(audit_ms), 1, 3600000, "MS", "audit LtRAM checksums every MS (always at exit)", false},
+    {"daemon", OPT_STR, OFF(daemon), 0, 0, "auto|on|off",
+     "tiering daemon: track accesses, keep DRAM within --dram-budget (auto: on when a budget is given)", false},
+    {"epoch-ms", OPT_UINT, OFF(epoch_ms), 50, 60000, "MS", "tiering daemon epoch (default 1000)", false},
+    {"access-tracking", OPT_STR, OFF(access_tracking), 0, 0, "auto|page_idle|uffd|off",
+     "how the daemon samples accessed pages (default auto: page_idle if the host has it)", false},
+    {"access-samples", OPT_UINT, OFF(access_samples), 0, 1u << 20, "N",
+     "pages sampled for access per GiB per epoch (default 256)", false},
     {"help", OPT_FLAG, OFF(help), 0, 0, NULL, "show this help", true},
     {"version", OPT_FLAG, OFF(version), 0, 0, NULL, "show the version", true},
 };
@@ -85,6 +92,8 @@ void options_init(struct vmm_options *o)
     o->ltram_delay_scale = 1.0;
     o->tokens = true;
     o->token_lifetime_s = 5 * 365.25 * 86400;
+    o->epoch_ms = 1000;
+    o->access_samples = 256;
 }
 
 void options_free(struct vmm_options *o)
@@ -470,6 +479,11 @@ int options_validate(const struct vmm_options *o, char *err, size_t errlen)
                     o->dram_budget);
     if (o->token_lifetime_s <= 0)
         return fail(err, errlen, "--token-lifetime must be positive");
+    if (o->daemon && strcmp(o->daemon, "auto") && strcmp(o->daemon, "on") && strcmp(o->daemon, "off"))
+        return fail(err, errlen, "--daemon: expected auto, on or off, got '%s'", o->daemon);
+    const char *acc = o->access_tracking;
+    if (acc && strcmp(acc, "auto") && strcmp(acc, "page_idle") && strcmp(acc, "uffd") && strcmp(acc, "off"))
+        return fail(err, errlen, "--access-tracking: expected auto, page_idle, uffd or off, got '%s'", acc);
     return 0;
 }
 

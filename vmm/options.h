@@ -35,6 +35,10 @@ struct vmm_options {
     unsigned map_limit;
     unsigned churn_ms;
     unsigned audit_ms;
+    char *daemon;             /* "auto" (on with --dram-budget), "on", "off" */
+    unsigned epoch_ms;
+    char *access_tracking;    /* "auto", "page_idle", "uffd", "off" */
+    unsigned access_samples;  /* per GiB per epoch */
 };
 
 /* Defaults (no allocation). */

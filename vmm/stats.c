@@ -91,7 +91,7 @@ static const char *const exit_names[STATS_EXIT_REASONS] = {
 static const char *const hypercall_names[AROM_HC_MAX] = {
     [AROM_HC_PUTS] = "puts", [AROM_HC_EXIT] = "exit", [AROM_HC_TIME] = "time",
     [AROM_HC_REPORT] = "report", [AROM_HC_VCPU_DONE] = "vcpu_done", [AROM_HC_HINT] = "hint",
-    [AROM_HC_TIER_STATS] = "tier_stats",
+    [AROM_HC_TIER_STATS] = "tier_stats", [AROM_HC_TIER_QUERY] = "tier_query",
 };
 
 static json_object *exits_json(struct vmm_stats *s)
@@ -116,7 +116,7 @@ static json_object *exits_json(struct vmm_stats *s)
 json_object *stats_json_double(double v)
 {
     char text[32];
-    snprintf(text, sizeof text, "%.9g", v);   /* no 0.1 -> 0.10000000000000001 noise */
+    snprintf(text, sizeof text, "%.15g", v);  /* exact integers to 1e15, no 0.1 -> 0.10000000000000001 */
     return json_object_new_double_s(v, text);
 }
 

@@ -55,6 +55,7 @@ struct worker {
     uint64_t verified_words;
     uint64_t mismatches;
     uint64_t spot_pages;
+    uint64_t spot_ltram;     /* spot-checked pages that were on LtRAM */
     uint64_t hints, hinted_pages, hint_full, hint_errors;
 } __attribute__((aligned(128)));
 
@@ -273,15 +274,32 @@ static void hint_range(struct worker *w, unsigned vcpu, uint64_t *base, uint64_t
     }
 }
 
+/* Count a spot-checked page that the VMM says is on LtRAM (evidence that the
+ * read really hit LtRAM; tier_query may be absent: then nothing is counted). */
+static void spot_where(struct worker *w, uint64_t index)
+{
+    uint64_t lt = 0;
+    if (arom_tier_query(page_ptr(index), AROM_PAGE_SIZE, &lt, NULL) == 0 && lt == 1)
+        w->spot_ltram++;
+}
+
 /* Read a few pages that were just hinted (on LtRAM now, if tiering is on). */
 static void spot_check(struct worker *w, unsigned vcpu, uint64_t pass)
 {
+    bool query = !arom_load_u32(&g.tiering_off);
+
     for (unsigned k = 0; k < SPOT_PAGES && w->npriv; k++) {
-        verify_private(w, vcpu, "spot", pass, arom_rand_range(&w->rng, w->npriv));
+        uint64_t i = arom_rand_range(&w->rng, w->npriv);
+        if (query)
+            spot_where(w, w->priv_index + i);
+        verify_private(w, vcpu, "spot", pass, i);
         w->spot_pages++;
     }
     for (unsigned k = 0; k < SPOT_PAGES && g.nshared; k++) {
-        verify_shared(w, vcpu, "spot", pass, arom_rand_range(&w->rng, g.nshared));
+        uint64_t i = arom_rand_range(&w->rng, g.nshared);
+        if (query)
+            spot_where(w, i);
+        verify_shared(w, vcpu, "spot", pass, i);
         w->spot_pages++;
     }
 }
@@ -435,17 +453,18 @@ int main(int argc, char **argv)
     arom_run_on_all(work, NULL);
 
     uint64_t passes = g.w[0].passes, words = 0, bad = 0, hint_errors = 0, hint_full = 0,
-             hinted = 0, rewrites = 0;
+             hinted = 0, rewrites = 0, spot_lt = 0;
     for (unsigned v = 0; v < n; v++) {
         struct worker *w = &g.w[v];
         arom_printf("memcheck: vcpu=%u private_pages=%llu shared_lines=%u/%u passes=%llu "
-                    "rewrites=%llu verified_words=%llu mismatches=%llu spot_pages=%llu hints=%llu "
-                    "hinted_pages=%llu hint_full=%llu hint_errors=%llu\n",
+                    "rewrites=%llu verified_words=%llu mismatches=%llu spot_pages=%llu spot_on_ltram=%llu "
+                    "hints=%llu hinted_pages=%llu hint_full=%llu hint_errors=%llu\n",
                     v, (unsigned long long)w->npriv,
                     g.nshared ? (PAGE_LINES - v + n - 1) / n : 0, g.nshared ? PAGE_LINES : 0,
                     (unsigned long long)w->passes, (unsigned long long)w->rewrites,
                     (unsigned long long)w->verified_words, (unsigned long long)w->mismatches,
-                    (unsigned long long)w->spot_pages, (unsigned long long)w->hints,
+                    (unsigned long long)w->spot_pages, (unsigned long long)w->spot_ltram,
+                    (unsigned long long)w->hints,
                     (unsigned long long)w->hinted_pages, (unsigned long long)w->hint_full,
                     (unsigned long long)w->hint_errors);
         words += w->verified_words;
@@ -454,6 +473,7 @@ int main(int argc, char **argv)
         hint_full += w->hint_full;
         hinted += w->hinted_pages;
         rewrites += w->rewrites;
+        spot_lt += w->spot_ltram;
         if (w->passes != passes) { /* cannot happen: every vCPU stops at the same pass */
             arom_printf("memcheck: vcpu %u ran %llu passes, vcpu 0 ran %llu\n", v,
                         (unsigned long long)w->passes, (unsigned long long)passes);
@@ -479,7 +499,7 @@ int main(int argc, char **argv)
                 (unsigned long long)rewrites, (unsigned long long)hinted,
                 (unsigned long long)hint_full,
                 g.mode == MODE_HOST ? " [mode=host: no hints]"
-                : arom_load_u32(&g.tiering_off) ? " [tiering off]" : "");
+                : arom_load_u32(&g.tiering_off) || tr0 == -AROM_ENOSYS ? " [tiering off]" : "");
     arom_printf("memcheck: vcpus=%u pages=%llu passes=%llu verified_words=%llu mismatches=%llu "
                 "promotions=%llu demotions=%llu dram_pages=%llu ltram_pages=%llu\n",
                 n, (unsigned long long)g.pages, (unsigned long long)passes,
@@ -496,6 +516,7 @@ int main(int argc, char **argv)
     report_u64("memcheck.hint_errors", hint_errors);
     report_u64("memcheck.hint_refused", hint_full);
     report_u64("memcheck.hinted_pages", hinted);
+    report_u64("memcheck.spot_on_ltram", spot_lt);
 
     arom_printf("memcheck: %s\n", bad == 0 ? "PASS" : "FAIL");
     return bad == 0 ? 0 : 1;

@@ -77,6 +77,8 @@ uint64_t arom_time_ns(void);                     /* host CLOCK_MONOTONIC; a VM e
 int64_t arom_report(const char *key, double value); /* key: [A-Za-z0-9_.-], <= 64 */
 int64_t arom_hint(void *addr, size_t len, unsigned kind); /* pages acted on or -AROM_E* */
 int64_t arom_tier_stats(struct arom_hc_tier_stats *out); /* 0 or -AROM_E* */
+/* Pages of [addr, addr+len) (page aligned) on LtRAM and on DRAM: 0 or -AROM_E*. */
+int64_t arom_tier_query(const void *addr, size_t len, uint64_t *ltram_pages, uint64_t *dram_pages);
 
 /* ---- output -------------------------------------------------------------
  * %d %i %u %x %X %o %p %s %c %% %f (%F), length modifiers hh h l ll z j t,

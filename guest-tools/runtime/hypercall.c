@@ -80,3 +80,14 @@ int64_t arom_tier_stats(struct arom_hc_tier_stats *out)
     *out = req;
     return req.ret;
 }
+
+int64_t arom_tier_query(const void *addr, size_t len, uint64_t *ltram_pages, uint64_t *dram_pages)
+{
+    struct arom_hc_tier_query req = { .addr = (arom_gpa_t)(uintptr_t)addr, .len = len };
+    arom__hypercall(AROM_HC_TIER_QUERY, &req);
+    if (ltram_pages)
+        *ltram_pages = req.ltram_pages;
+    if (dram_pages)
+        *dram_pages = req.dram_pages;
+    return req.ret;
+}

@@ -31,7 +31,7 @@
 
 #include <stdint.h>
 
-#define AROM_ABI_VERSION        1
+#define AROM_ABI_VERSION        2
 #define AROM_BOOT_MAGIC         0x4d4f5241u /* "AROM" */
 
 #define AROM_PAGE_SIZE          4096ull
@@ -80,6 +80,7 @@ enum arom_hypercall {
     AROM_HC_VCPU_DONE = 4,   /* struct arom_hc_exit: this vCPU stops, VM runs on */
     AROM_HC_HINT = 5,        /* struct arom_hc_hint: tiering hint for a range */
     AROM_HC_TIER_STATS = 6,  /* struct arom_hc_tier_stats: read tiering counters */
+    AROM_HC_TIER_QUERY = 7,  /* struct arom_hc_tier_query: where a range lives */
     AROM_HC_MAX
 };
 
@@ -131,10 +132,21 @@ struct arom_hc_hint {
 };
 
 struct arom_hc_tier_stats {
-    uint64_t dram_pages;     /* guest pages resident on DRAM */
+    uint64_t dram_pages;     /* guest pages whose tier is DRAM (touched or not) */
     uint64_t ltram_pages;    /* guest pages resident on LtRAM */
     uint64_t promotions;
     uint64_t demotions;
+    uint64_t dram_resident_pages; /* DRAM pages actually backed by host memory */
+    uint64_t dram_budget_pages;   /* the VM's DRAM budget */
+    uint64_t epochs;         /* tiering daemon epochs so far (0: daemon off) */
+    int64_t ret;
+};
+
+struct arom_hc_tier_query {
+    arom_gpa_t addr;         /* page aligned */
+    uint64_t len;            /* multiple of the page size */
+    uint64_t ltram_pages;    /* out: pages of the range on LtRAM */
+    uint64_t dram_pages;     /* out: pages of the range on DRAM */
     int64_t ret;
 };
 

@@ -32,6 +32,7 @@ static int (*const registrars[])(void) = {
     register_frame_alloc_tests,
     register_token_bucket_tests,
     register_placement_tests,
+    register_policy_tests,
 };
 
 int main(void)

@@ -11,5 +11,6 @@ int register_ltram_tests(void);
 int register_frame_alloc_tests(void);
 int register_token_bucket_tests(void);
 int register_placement_tests(void);
+int register_policy_tests(void);
 
 #endif

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The tiering daemon under real /dev/kvm: with a DRAM budget that fits only
+# the write-hot set, cold and read-hot pages go to LtRAM, write-hot pages
+# never do, DRAM stays within the budget; after a phase change the newly hot
+# pages come back and stay. Data intact throughout.
+. "$(dirname "$0")/lib.sh"
+P=$AROM_PAYLOADS
+
+case $(kvm_state) in
+missing)
+    echo "# /dev/kvm is missing: daemon integration tests SKIPPED"
+    skip "daemon integration tests" "no /dev/kvm on this host"
+    finish; exit $? ;;
+unusable)
+    not_ok "/dev/kvm exists but is not usable by $(id -un)"
+    finish; exit $? ;;
+esac
+
+stat() {
+    if jq -e "$2" "$WORK/$1.json" >/dev/null; then return 0; fi
+    echo "stats check failed: $2" | diag
+    jq -c '{metrics: .metrics, daemon: .tiering.daemon}' "$WORK/$1.json" | diag
+    return 1
+}
+
+# 16 MiB write-hot, 48 MiB read-hot, 48 MiB cold; the budget fits the
+# write-hot set and the VM's few other pages.
+run_vmm phases 0 -- --mem 256M --dram-budget 17M --epoch-ms 200 --tokens=off \
+    --stats-json "$WORK/phases.json" "$P/phases.elf" p1=8 p2=10
+PHASES_RC=$?
+
+t_ran() { [ $PHASES_RC -eq 0 ] && has "phases: PASS" "$LAST_OUT" && stat phases '.metrics["phases.mismatches"] == 0 and .tiering.audit_failures == 0'; }
+check "phases ran, data intact, audit clean" t_ran
+
+t_p1() {
+    stat phases '.metrics["phases.p1.cold_ltram_pct"] >= 95 and .metrics["phases.p1.read_ltram_pct"] >= 90
+                 and .metrics["phases.p1.converge_s"] >= 0'
+}
+check "phase 1: >= 95% of the cold and >= 90% of the read-hot set on LtRAM" t_p1
+
+t_hot() { stat phases '.metrics["phases.p1.hot_ltram_pct"] == 0 and .metrics["phases.p1.hot_on_ltram_samples"] == 0'; }
+check "phase 1: no write-hot page is ever on LtRAM" t_hot
+
+t_budget() {
+    stat phases '.metrics["phases.budget_pages"] as $b | .metrics["phases.p1.dram_max_pages"] <= $b * 1.02
+                 and .metrics["phases.p1.dram_min_pages"] >= $b * 0.98'
+}
+check "phase 1: DRAM within the budget +-2% after convergence" t_budget
+
+t_p2() {
+    stat phases '.metrics["phases.p2.converge_s"] >= 0 and .metrics["phases.p2.cold_ltram_pct"] <= 5
+                 and .metrics["phases.p2.cold_ltram_max_pct_after"] <= 5 and .metrics["phases.p2.demotions_after"] == 0'
+}
+check "phase 2: the newly write-hot pages come back and are not demoted again" t_p2
+
+t_burst() {     # phase 2's hot set is larger than the budget: exceed it, report it, never stall
+    stat phases '.tiering.daemon.over_budget_epochs > 0 and .tiering.daemon.over_budget_s > 0
+                 and .metrics["phases.passes"] > 0'
+}
+check "write burst over the budget is reported, the guest is not stalled" t_burst
+
+t_stats() {
+    stat phases '.tiering.daemon.enabled and .tiering.daemon.epochs > 10 and .tiering.daemon.epoch_ms == 200
+                 and (.tiering.daemon.access_tracking | test("page_idle|uffd"))
+                 and .tiering.daemon.dirty_tracking == "kvm_dirty_log" and .tiering.daemon.scan_us_mean > 0
+                 and .tiering.daemon.samples > 0 and (.tiering.daemon | has("pingpongs") and has("pingpong_rate"))'
+}
+check "daemon stats: backend, epoch, scan cost, samples, ping-pongs" t_stats
+
+t_default_off() {
+    run_vmm nodaemon 0 -- --stats-json "$WORK/nodaemon.json" "$P/hello.elf" &&
+    stat nodaemon '.tiering.daemon.enabled == false and .tiering.daemon.epochs == 0'
+}
+check "no --dram-budget: the daemon stays off" t_default_off
+
+t_dirty_only() {  # access sampling off: the dirty log alone still keeps write-hot pages on DRAM
+    run_vmm dirty 0 -- --mem 256M --dram-budget 17M --epoch-ms 200 --tokens=off --access-tracking off \
+        --stats-json "$WORK/dirty.json" "$P/phases.elf" p1=5 p2=1 &&
+    stat dirty '.tiering.daemon.access_tracking == "off" and .metrics["phases.p1.hot_on_ltram_samples"] == 0
+                and .metrics["phases.p1.read_ltram_pct"] + .metrics["phases.p1.cold_ltram_pct"] >= 185'
+}
+check "dirty-log-only tracking keeps write-hot pages off LtRAM" t_dirty_only
+
+t_writer() {      # a guest rewriting all its 64 MiB every epoch, budget 40M: nothing it writes goes
+    run_vmm dmem 0 -- --vcpus 2 --dram-budget 40M --epoch-ms 100 --tokens=off --stats-json "$WORK/dmem.json" \
+        "$P/memcheck.elf" mode=host seconds=5 &&
+    has "memcheck: PASS" "$LAST_OUT" &&
+    stat dmem '.tiering.demotions < 256 and .tiering.daemon.over_budget_epochs > 10 and .tiering.audit_failures == 0'
+}
+check "a guest writing more than its budget every epoch: not demoted, not stalled, reported" t_writer
+
+bad() { local name=$1 text=$2; shift 2; run_vmm "$name" 2 -- "$@" "$P/hello.elf" && has "$text" "$LAST_ERR"; }
+check "bad --epoch-ms: exit 2" bad badepoch "--epoch-ms" --epoch-ms 10
+check "bad --daemon: exit 2" bad baddaemon "--daemon" --daemon maybe
+check "bad --access-tracking: exit 2" bad badacc "--access-tracking" --access-tracking psychic
+
+finish

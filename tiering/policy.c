@@ -1,0 +1,82 @@
+#include "tiering/policy.h"
+
+void policy_params_init(struct policy_params *p, uint64_t budget_pages)
+{
+    uint64_t margin = budget_pages / 100 > 64 ? budget_pages / 100 : 64;
+    p->budget_pages = budget_pages;
+    p->low_pages = budget_pages > margin ? budget_pages - margin : 0;
+    p->min_clean_epochs = 2;
+    p->pingpong_epochs = 8;
+    p->backoff_max = 6;
+}
+
+uint8_t policy_age_write(uint8_t hist, bool dirty)
+{
+    unsigned w = HIST_WRITE_AGE(hist);
+    w = dirty ? 0 : (w < 15 ? w + 1 : 15);
+    return HIST_MAKE(w, HIST_READ_AGE(hist));
+}
+
+void policy_note_writes(uint8_t *hist, const uint64_t *dirty_bitmap, uint64_t npages)
+{
+    for (uint64_t i = 0; i < npages; i++)
+        hist[i] = policy_age_write(hist[i], dirty_bitmap[i / 64] >> (i % 64) & 1);
+}
+
+uint8_t policy_note_access(uint8_t hist, bool accessed)
+{
+    unsigned r = HIST_READ_AGE(hist);
+    r = accessed ? 0 : (r + 4 < 15 ? r + 4 : 15);
+    return HIST_MAKE(HIST_WRITE_AGE(hist), r);
+}
+
+uint64_t policy_demote_target(const struct policy_params *p, uint64_t dram_used_pages)
+{
+    if (dram_used_pages <= p->budget_pages)
+        return 0;
+    return dram_used_pages - p->low_pages;
+}
+
+int policy_score(const struct policy_params *p, uint8_t hist, uint32_t epoch,
+                 uint32_t last_change, uint16_t backoff)
+{
+    unsigned w = HIST_WRITE_AGE(hist);
+    if (w < p->min_clean_epochs)
+        return -1;
+    /* After a ping-pong the page must sit out min_clean << backoff epochs
+     * since its last tier change before it may go again. */
+    uint64_t wait = (uint64_t)p->min_clean_epochs << backoff;
+    if (backoff && (uint64_t)(epoch - last_change) < wait)
+        return -1;
+    return (int)(HIST_READ_AGE(hist) * 16 + w);
+}
+
+int policy_threshold(const uint64_t hist[POLICY_SCORES], uint64_t need)
+{
+    if (!need)
+        return POLICY_SCORES;
+    uint64_t sum = 0;
+    for (int s = POLICY_SCORES - 1; s >= 0; s--) {
+        sum += hist[s];
+        if (sum >= need)
+            return s;
+    }
+    return 0;
+}
+
+bool policy_on_promote(const struct policy_params *p, uint32_t epoch, uint32_t *last_change,
+                       uint16_t *backoff)
+{
+    bool pingpong = (uint32_t)(epoch - *last_change) <= p->pingpong_epochs;
+    if (pingpong && *backoff < p->backoff_max)
+        (*backoff)++;
+    else if (!pingpong && *backoff > 0)
+        (*backoff)--;
+    *last_change = epoch;
+    return pingpong;
+}
+
+void policy_on_demote(uint32_t epoch, uint32_t *last_change)
+{
+    *last_change = epoch;
+}
