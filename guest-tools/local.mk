@@ -7,7 +7,7 @@
 # Adding a payload: write guest-tools/payloads/NAME.c (it includes
 # "arom.h" and defines main) and add NAME to GUEST_PAYLOADS.
 
-GUEST_PAYLOADS = hello smp crash hcbench memcheck tierbench samepage phases
+GUEST_PAYLOADS = hello smp crash hcbench memcheck tierbench samepage phases kvcache writestorm weights graph
 
 GUEST_CCOPTS = -O2 -g -std=gnu11 -ffreestanding -fno-pic -fno-pie \
 	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-unwind-tables \
@@ -71,3 +71,87 @@ $(GUEST_RUNTIME_ASM:.S=.g.o): %.g.o: %.S
 $(GUEST_PAYLOAD_ELFS): %.elf: %.g.o $(GUEST_RUNTIME_OBJS) $(GUEST_LDSCRIPT)
 	@$(MKDIR_P) $(@D)
 	$(GUEST_V_LD)$(CC) $(GUEST_CCOPTS) $(GUEST_LDOPTS) -o $@ $< $(GUEST_RUNTIME_OBJS) $(GUEST_LINKLIBS)
+
+# ---- native builds ------------------------------------------------------------
+# guest-tools/native/NAME-native: the same payload source as NAME.elf, built
+# as an ordinary Linux process over the host runtime in
+# guest-tools/native/runtime_native.c (see its header for usage): the
+# virtualization-overhead reference for the benchmarks. Built by `make`,
+# never installed.
+#
+# Fair comparison: guest and native use the same -O2 and no -march (the
+# compiler's default target), and the native build also turns off what the
+# guest build turns off (stack protector, CET instrumentation, red zone, PIE).
+# Like the guest build, never AM_CFLAGS or CFLAGS. The payload and the guest
+# runtime files reused here (printf.c, alloc.c, workers.c, the argument
+# parsers of string.c) keep -ffreestanding, so their code is generated the
+# same way as in the guest; only runtime_native.c is hosted C.
+#
+# Adding one: NAME must build as a guest payload (GUEST_PAYLOADS); add it to
+# NATIVE_PAYLOADS. Payloads that rely on what only the VMM gives (crash:
+# exceptions; hcbench, tierbench, samepage, phases: hypercall cost and
+# tiering) have no native counterpart worth measuring.
+NATIVE_PAYLOADS = hello smp memcheck kvcache weights graph writestorm
+
+NATIVE_CCOPTS = -O2 -g -std=gnu11 -pthread -DAROM_NATIVE \
+	-fno-pie -fno-stack-protector -fcf-protection=none -mno-red-zone \
+	-ffunction-sections -fdata-sections \
+	-Wall -Wextra -Wshadow \
+	-I$(top_srcdir)/include -I$(top_srcdir)/guest-tools/runtime
+NATIVE_LDOPTS = -no-pie -Wl,--gc-sections
+NATIVE_LINKLIBS = -lpthread
+# The payload's main becomes arom_payload_main; runtime_native.c has main().
+NATIVE_PAYLOAD_FLAGS = -ffreestanding -Dmain=arom_payload_main
+# string.c minus its libc subset: those names go to unused (and
+# garbage-collected) symbols, so libc's memcpy and friends stay in use.
+NATIVE_STRING_FLAGS = -ffreestanding \
+	-Dmemcpy=arom__guest_memcpy -Dmemmove=arom__guest_memmove \
+	-Dmemset=arom__guest_memset -Dmemcmp=arom__guest_memcmp \
+	-Dstrlen=arom__guest_strlen -Dstrcmp=arom__guest_strcmp \
+	-Dstrncmp=arom__guest_strncmp
+
+NATIVE_RUNTIME_SRC = guest-tools/native/runtime_native.c
+NATIVE_REUSED = printf alloc workers
+NATIVE_RUNTIME_OBJS = $(NATIVE_RUNTIME_SRC:.c=.n.o) \
+	$(patsubst %,guest-tools/native/rt-%.n.o,$(NATIVE_REUSED)) \
+	guest-tools/native/rt-string.n.o
+NATIVE_PAYLOAD_SRCS = $(patsubst %,guest-tools/payloads/%.c,$(NATIVE_PAYLOADS))
+NATIVE_PAYLOAD_DEPS = $(GUEST_DEPS) $(top_srcdir)/guest-tools/payloads/workload.h
+NATIVE_PAYLOAD_OBJS = $(patsubst %,guest-tools/native/%.n.o,$(NATIVE_PAYLOADS))
+NATIVE_BINS = $(patsubst %,guest-tools/native/%-native,$(NATIVE_PAYLOADS))
+
+# noinst_SCRIPTS: part of `all`, not installed, and no automake compile rules.
+noinst_SCRIPTS = $(NATIVE_BINS)
+EXTRA_DIST += $(NATIVE_RUNTIME_SRC) $(NATIVE_PAYLOAD_SRCS) guest-tools/payloads/workload.h
+CLEANFILES += $(NATIVE_BINS) $(NATIVE_RUNTIME_OBJS) $(NATIVE_PAYLOAD_OBJS)
+
+NATIVE_V_CC = $(native__v_CC_@AM_V@)
+native__v_CC_ = $(native__v_CC_@AM_DEFAULT_V@)
+native__v_CC_0 = @echo "  NATIVECC" $@;
+native__v_CC_1 =
+NATIVE_V_LD = $(native__v_LD_@AM_V@)
+native__v_LD_ = $(native__v_LD_@AM_DEFAULT_V@)
+native__v_LD_0 = @echo "  NATIVELD" $@;
+native__v_LD_1 =
+
+# Static pattern rules, as for the guest: sources come through VPATH.
+$(NATIVE_RUNTIME_SRC:.c=.n.o): %.n.o: %.c $(GUEST_DEPS)
+	@$(MKDIR_P) $(@D)
+	$(NATIVE_V_CC)$(CC) $(NATIVE_CCOPTS) -c -o $@ $<
+
+$(patsubst %,guest-tools/native/rt-%.n.o,$(NATIVE_REUSED)): guest-tools/native/rt-%.n.o: \
+		guest-tools/runtime/%.c $(GUEST_DEPS)
+	@$(MKDIR_P) $(@D)
+	$(NATIVE_V_CC)$(CC) $(NATIVE_CCOPTS) -ffreestanding -c -o $@ $<
+
+guest-tools/native/rt-string.n.o: guest-tools/runtime/string.c $(GUEST_DEPS)
+	@$(MKDIR_P) $(@D)
+	$(NATIVE_V_CC)$(CC) $(NATIVE_CCOPTS) $(NATIVE_STRING_FLAGS) -c -o $@ $<
+
+$(NATIVE_PAYLOAD_OBJS): guest-tools/native/%.n.o: guest-tools/payloads/%.c $(NATIVE_PAYLOAD_DEPS)
+	@$(MKDIR_P) $(@D)
+	$(NATIVE_V_CC)$(CC) $(NATIVE_CCOPTS) $(NATIVE_PAYLOAD_FLAGS) -c -o $@ $<
+
+$(NATIVE_BINS): guest-tools/native/%-native: guest-tools/native/%.n.o $(NATIVE_RUNTIME_OBJS)
+	@$(MKDIR_P) $(@D)
+	$(NATIVE_V_LD)$(CC) $(NATIVE_CCOPTS) $(NATIVE_LDOPTS) -o $@ $< $(NATIVE_RUNTIME_OBJS) $(NATIVE_LINKLIBS)

@@ -43,9 +43,19 @@ int arom_secondary_main(unsigned vcpu);
 
 /* ---- boot info ----------------------------------------------------------- */
 
+#ifdef AROM_NATIVE
+/* Native builds (host processes, guest-tools/native/) have no page at
+ * AROM_BOOT_INFO_GPA: the host runtime fills in this copy instead. */
+extern struct arom_boot_info arom__native_boot_info;
+#endif
+
 static inline const struct arom_boot_info *arom_boot_info(void)
 {
+#ifdef AROM_NATIVE
+    return &arom__native_boot_info;
+#else
     return (const struct arom_boot_info *)(uintptr_t)AROM_BOOT_INFO_GPA;
+#endif
 }
 
 static inline unsigned arom_vcpu_count(void)

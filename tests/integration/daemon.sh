@@ -81,11 +81,14 @@ t_dirty_only() {  # access sampling off: the dirty log alone still keeps write-h
 }
 check "dirty-log-only tracking keeps write-hot pages off LtRAM" t_dirty_only
 
-t_writer() {      # a guest rewriting all its 64 MiB every epoch, budget 40M: nothing it writes goes
-    run_vmm dmem 0 -- --vcpus 2 --dram-budget 40M --epoch-ms 100 --tokens=off --stats-json "$WORK/dmem.json" \
-        "$P/memcheck.elf" mode=host seconds=5 &&
+# A guest rewriting all its 64 MiB every epoch, budget 40M: nothing it writes
+# goes. (1 s epochs: even on a loaded machine a pass takes far less, so
+# every page really is written every epoch.)
+t_writer() {
+    run_vmm dmem 0 -- --vcpus 2 --dram-budget 40M --epoch-ms 1000 --tokens=off --stats-json "$WORK/dmem.json" \
+        "$P/memcheck.elf" mode=host seconds=8 &&
     has "memcheck: PASS" "$LAST_OUT" &&
-    stat dmem '.tiering.demotions < 256 and .tiering.daemon.over_budget_epochs > 10 and .tiering.audit_failures == 0'
+    stat dmem '.tiering.demotions < 256 and .tiering.daemon.over_budget_epochs >= 4 and .tiering.audit_failures == 0'
 }
 check "a guest writing more than its budget every epoch: not demoted, not stalled, reported" t_writer
 
