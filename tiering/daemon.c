@@ -243,6 +243,8 @@ static void epoch_tick(struct tiering *t)
         log_warn("tiering daemon: KVM_GET_DIRTY_LOG: %s", strerror(errno));
     scan_residency(t);
     uint64_t used = dram_resident_pages(t);
+    if (t->runs + t->map_slack > t->map_limit / 2)
+        tiering_recount_maps(t);
 
     pthread_mutex_lock(&t->lock);
     harvest_samples(t);

@@ -56,7 +56,9 @@ struct tiering {
     uint64_t wp_faults, probe_faults, inflight_faults, stray_faults, deferred_faults;
     atomic_uint_fast64_t remap_events;  /* counted without the lock: see fault.c */
     uint64_t ltram_full, token_limited, map_limited;
-    uint64_t range_promotions;      /* whole runs promoted to relieve the mapping limit */
+    uint64_t block_promotions;      /* 2 MiB blocks promoted to relieve the mapping limit */
+    int64_t map_slack;              /* process mappings not counted in runs (recalibrated) */
+    uint64_t map_recounts;
     uint64_t violations;            /* last-resort in-place releases (see migrate.c) */
     uint64_t audits, audit_failures;
     struct latency_hist promote_lat;   /* fault received -> vCPU woken */
@@ -98,6 +100,9 @@ static inline uint8_t *guest_page(struct tiering *t, uint64_t page)
 int64_t migrate_demote_next(struct tiering *t, uint64_t *cursor, uint64_t end);
 /* Promote an LtRAM page (lock held): copy to DRAM, map it writable, wake. */
 int migrate_promote_locked(struct tiering *t, uint64_t page, uint64_t *pages_promoted);
+
+/* tiering.c: set map_slack from the kernel's count of our mappings. */
+void tiering_recount_maps(struct tiering *t);
 
 /* fault.c */
 void *fault_thread_main(void *arg);

@@ -263,6 +263,20 @@ static bool range_ok(const struct frame_alloc *fa, uint32_t first, uint32_t n)
     return fa && first < fa->n && n <= fa->n - first;
 }
 
+uint32_t frame_alloc_claim(struct frame_alloc *fa, uint32_t first, uint32_t want)
+{
+    if (!range_ok(fa, first, want ? want : 1) || want == 0)
+        return 0;
+    uint64_t limit = candidate_limit(fa);
+    uint32_t len = 0;
+    while (len < want && bit_get(fa->free_bm, first + len) && !is_due(fa, first + len) &&
+           fa->wear[first + len] <= limit) {
+        take_free(fa, first + len);
+        len++;
+    }
+    return len;
+}
+
 int frame_alloc_free(struct frame_alloc *fa, uint32_t first, uint32_t n)
 {
     int rc = 0;

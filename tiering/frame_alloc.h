@@ -62,6 +62,13 @@ int frame_alloc_init(struct frame_alloc **out, uint32_t nframes, const uint32_t 
                      uint64_t endurance);
 void frame_alloc_destroy(struct frame_alloc *fa);
 
+/* Take frames first, first+1, ... (up to want) while each is free and no
+ * more worn than frame_alloc_run would accept. Returns how many (0: none).
+ * The migration engine asks for the frames next to a page's LtRAM
+ * neighbours, so a page that comes back to LtRAM lands where it merges with
+ * them into one host mapping (typically the frame it left on promotion). */
+uint32_t frame_alloc_claim(struct frame_alloc *fa, uint32_t first, uint32_t want);
+
 /* Allocate up to `want` contiguous free frames (see the policy above).
  * Returns the run length, 0 if no frame is free or want is 0, and sets
  * *first to the run's first frame. */

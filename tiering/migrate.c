@@ -59,6 +59,33 @@ static void runs_adjust(struct tiering *t, uint64_t before, uint64_t after)
     t->runs = t->runs + after - before;
 }
 
+/* Frames for a run at guest page start: next to its LtRAM neighbours when
+ * those frames are free (then the new mapping merges with theirs — after a
+ * promotion, that is the frame the page left), else from the allocator. */
+static uint32_t alloc_frames(struct tiering *t, uint64_t start, uint32_t len, uint32_t *frame)
+{
+    if (start > 0 && placement_tier(t->pm, start - 1) == TIER_LTRAM) {
+        uint32_t f = placement_frame(t->pm, start - 1) + 1;
+        uint32_t got = frame_alloc_claim(t->fa, f, len);
+        if (got) {
+            *frame = f;
+            return got;
+        }
+    }
+    uint64_t end = start + len;
+    if (end < t->npages && placement_tier(t->pm, end) == TIER_LTRAM && placement_frame(t->pm, end) >= len) {
+        uint32_t f = placement_frame(t->pm, end) - len;
+        uint32_t got = frame_alloc_claim(t->fa, f, len);
+        if (got == len) {
+            *frame = f;
+            return got;
+        }
+        if (got)
+            frame_alloc_free(t->fa, f, got);    /* never written: no wear */
+    }
+    return frame_alloc_run(t->fa, len, frame);
+}
+
 /* Step 1. Returns run length (0: nothing to do) or a negative AROM error. */
 static int64_t reserve_run(struct tiering *t, uint64_t *cursor, uint64_t end,
                            uint64_t *start, uint32_t *frame)
@@ -68,11 +95,11 @@ static int64_t reserve_run(struct tiering *t, uint64_t *cursor, uint64_t end,
         *cursor = end;
         return 0;
     }
-    if (t->runs + 2 > t->map_limit) {
+    if (t->runs + t->map_slack + 2 > t->map_limit) {
         t->map_limited++;
         return -AROM_EAGAIN;
     }
-    uint32_t got = frame_alloc_run(t->fa, (uint32_t)len, frame);
+    uint32_t got = alloc_frames(t, *start, (uint32_t)len, frame);
     if (!got) {
         t->ltram_full++;
         return -AROM_ENOSPC;
@@ -109,7 +136,8 @@ static int swap_in_ltram(struct tiering *t, uint64_t start, uint64_t n, uint32_t
     *written = true;
 
     off_t off = (off_t)(ltram_file_offset(t->lt) + (uint64_t)frame * PAGE);
-    void *s = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ltram_fd(t->lt), off);
+    void *s = mmap(NULL, bytes, PROT_READ | PROT_WRITE, GUEST_MAP_FLAGS | MAP_POPULATE,
+                   ltram_fd(t->lt), off);
     if (s == MAP_FAILED)
         return -errno;
     rc = uffd_register(t->uffd, s, bytes, t->access == ACCESS_UFFD);
@@ -191,68 +219,77 @@ int64_t migrate_demote_next(struct tiering *t, uint64_t *cursor, uint64_t end)
     return n;
 }
 
-/* Largest run around page of LtRAM pages on consecutive frames, none migrating. */
-static void ltram_run_around(struct tiering *t, uint64_t page, uint64_t *first, uint64_t *n)
+#define BLOCK_PAGES 512ull         /* 2 MiB: the unit of a block promotion */
+
+/* The 2 MiB block around page, shrunk so it holds no page being migrated
+ * (a demoter is swapping those mappings). */
+static void block_around(struct tiering *t, uint64_t page, uint64_t *first, uint64_t *n)
 {
+    uint64_t lo = page & ~(BLOCK_PAGES - 1), hi = lo + BLOCK_PAGES;
+    if (lo < t->pinned_pages)
+        lo = t->pinned_pages;
+    if (hi > t->npages)
+        hi = t->npages;
     uint64_t a = page, b = page + 1;
-    while (a > t->pinned_pages && placement_tier(t->pm, a - 1) == TIER_LTRAM &&
-           !placement_migrating(t->pm, a - 1) &&
-           placement_frame(t->pm, a - 1) + 1 == placement_frame(t->pm, a))
+    while (a > lo && !placement_migrating(t->pm, a - 1))
         a--;
-    while (b < t->npages && placement_tier(t->pm, b) == TIER_LTRAM && !placement_migrating(t->pm, b) &&
-           placement_frame(t->pm, b) == placement_frame(t->pm, b - 1) + 1)
+    while (b < hi && !placement_migrating(t->pm, b))
         b++;
     *first = a;
     *n = b - a;
 }
 
-/* Copy pages [first, first+n) (LtRAM, consecutive frames) home and map them
- * writable with one mapping. */
+/* Bring pages [first, first+n) (none migrating; any mix of tiers) home to
+ * DRAM with one mapping: LtRAM pages are copied to their DRAM homes first,
+ * DRAM pages already hold their data there. Lock held. */
 static int promote_range_locked(struct tiering *t, uint64_t first, uint64_t n)
 {
-    uint32_t frame = placement_frame(t->pm, first);
-    memcpy(t->dram + first * PAGE, ltram_frame_ptr(t->lt, frame), n * PAGE);
+    for (uint64_t p = first; p < first + n; p++)
+        if (placement_tier(t->pm, p) == TIER_LTRAM)
+            memcpy(t->dram + p * PAGE, ltram_frame_ptr(t->lt, placement_frame(t->pm, p)), PAGE);
     uint8_t *g = guest_page(t, first);
     uint64_t before = breaks_around(t, first, n);
-    if (mmap(g, n * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, t->dram_fd,
+    if (mmap(g, n * PAGE, PROT_READ | PROT_WRITE, GUEST_MAP_FLAGS | MAP_FIXED, t->dram_fd,
              (off_t)(first * PAGE)) == MAP_FAILED)
         return -errno;
     int rc = uffd_register(t->uffd, g, n * PAGE, t->access == ACCESS_UFFD);
-    if (rc < 0)     /* the page is on DRAM and writable; it just cannot be demoted again */
+    if (rc < 0)     /* the pages are on DRAM and writable; they just cannot be demoted again */
         log_warn("tiering: re-registering GPA 0x%llx: %s", (unsigned long long)(first * PAGE),
                  strerror(-rc));
     uint32_t epoch = atomic_load(&t->epoch);
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t p = first + i;
+    for (uint64_t p = first; p < first + n; p++) {
+        if (placement_tier(t->pm, p) != TIER_LTRAM)
+            continue;
         uint32_t last = placement_demote_epoch(t->pm, p);
         uint16_t backoff = placement_backoff(t->pm, p);
         t->pingpongs += policy_on_promote(&t->params, epoch, &last, &backoff);
         placement_set_demote_epoch(t->pm, p, last);
         placement_set_backoff(t->pm, p, backoff);
         placement_set_history(t->pm, p, policy_age_write(placement_history(t->pm, p), true));
+        frame_alloc_free(t->fa, placement_frame(t->pm, p), 1);
         placement_set_dram(t->pm, p);
+        t->promotions++;
     }
     runs_adjust(t, before, breaks_around(t, first, n));
-    frame_alloc_free(t->fa, frame, (uint32_t)n);
-    t->promotions += n;
     uffd_wake(t->uffd, g, n * PAGE);
     return 0;
 }
 
 int migrate_promote_locked(struct tiering *t, uint64_t page, uint64_t *pages_promoted)
 {
-    uint64_t first = page, n = 1;
+    uint64_t first = page, n = 1, before = t->promotions;
     /* Near the mapping ceiling a single-page promotion could split a mapping
-     * in three; taking the whole run instead lets it merge with its DRAM
-     * neighbours, so the count falls. */
-    if (t->runs + 2 > t->map_hard) {
-        ltram_run_around(t, page, &first, &n);
-        t->range_promotions++;
+     * in three: take the whole 2 MiB block instead, which replaces the
+     * mappings inside it with one that merges with its DRAM neighbours, so
+     * the count falls. The VM may go over its DRAM budget; data stays intact. */
+    if (t->runs + t->map_slack + 2 > t->map_hard) {
+        block_around(t, page, &first, &n);
+        t->block_promotions++;
     }
     int rc = promote_range_locked(t, first, n);
     if (rc == -ENOMEM && n == 1) {
-        ltram_run_around(t, page, &first, &n);
-        t->range_promotions++;
+        block_around(t, page, &first, &n);
+        t->block_promotions++;
         rc = promote_range_locked(t, first, n);
     }
     if (rc < 0) {
@@ -268,6 +305,6 @@ int migrate_promote_locked(struct tiering *t, uint64_t page, uint64_t *pages_pro
         return rc;
     }
     if (pages_promoted)
-        *pages_promoted = n;
+        *pages_promoted = t->promotions - before;
     return 0;
 }

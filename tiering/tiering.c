@@ -44,23 +44,35 @@ static uint64_t process_maps(void)
     return n;
 }
 
-/* Demotion stops at map_limit; between map_limit and map_hard promotions
- * still split mappings; past map_hard they take whole runs (migrate.c). */
+/* Limits on the process's mappings (estimated as runs + map_slack, see
+ * migrate.c): demotion stops at map_limit; past map_hard promotions take
+ * whole 2 MiB blocks so the count falls; the gap above map_hard is for the
+ * edge splits those need. --map-limit N caps the guest's own mappings. */
 static void set_map_limits(struct tiering *t)
 {
     t->max_map_count = read_u64_file("/proc/sys/vm/max_map_count", 65530);
     t->base_maps = process_maps();
-    uint64_t room = t->max_map_count > t->base_maps + 512 ? t->max_map_count - t->base_maps - 256 : 256;
+    t->map_slack = (int64_t)t->base_maps - (int64_t)t->runs;
+    uint64_t max = t->max_map_count;
     if (t->cfg.map_limit) {
-        t->map_limit = t->cfg.map_limit;
-        t->map_hard = t->map_limit + t->map_limit / 4 + 8;
+        t->map_limit = t->base_maps + t->cfg.map_limit;
+        t->map_hard = t->map_limit + t->cfg.map_limit / 4 + 8;
     } else {
-        uint64_t reserve = room / 8 > 1024 ? room / 8 : 1024;
-        t->map_hard = room;
-        t->map_limit = room > 2 * reserve ? room - reserve : room / 2;
+        uint64_t reserve = max / 8 > 2048 ? max / 8 : 2048;
+        t->map_hard = max > 1024 + t->base_maps ? max - 1024 : t->base_maps + 64;
+        t->map_limit = max > reserve + t->base_maps ? max - reserve : t->base_maps + 32;
     }
-    if (t->map_hard > room)
-        t->map_hard = room;
+    if (t->map_hard > max)
+        t->map_hard = max;
+}
+
+void tiering_recount_maps(struct tiering *t)
+{
+    uint64_t n = process_maps();    /* takes mmap_lock: never under t->lock */
+    pthread_mutex_lock(&t->lock);
+    t->map_slack = (int64_t)n - (int64_t)t->runs;
+    t->map_recounts++;
+    pthread_mutex_unlock(&t->lock);
 }
 
 static int open_device(struct tiering *t, char *err, size_t errlen)
@@ -146,6 +158,11 @@ int tiering_create(struct tiering **out, struct guest_mem *gm, const struct tier
         return -errno;
     }
     set_map_limits(t);
+    if (t->npages - t->pinned_pages > 2 * (t->map_limit - t->base_maps))
+        log_info("tiering: vm.max_map_count=%llu allows ~%llu guest mappings for %llu pages; guests whose "
+                 "writes scatter may stop demoting there (raise it with sysctl vm.max_map_count)",
+                 (unsigned long long)t->max_map_count, (unsigned long long)(t->map_limit - t->base_maps),
+                 (unsigned long long)t->npages);
     return daemon_init(t, err, errlen);
 }
 
@@ -256,6 +273,9 @@ int64_t tiering_demote(struct tiering *t, uint64_t first_page, uint64_t npages)
     if (end > t->npages || end < first_page)
         return -AROM_EINVAL;
     while (cursor < end) {
+        /* Near the ceiling, correct the estimate against the kernel's count. */
+        if (t->runs + t->map_slack + 4096 > t->map_limit && (t->demote_batches & 63) == 0)
+            tiering_recount_maps(t);
         int64_t n = migrate_demote_next(t, &cursor, end);
         if (n < 0)
             return total ? total : n;
@@ -499,11 +519,15 @@ json_object *tiering_stats_json(struct tiering *t)
     json_object_object_add(o, "tokens", tok);
     json_object *m = json_object_new_object();
     add_u64(m, "guest_runs", t->runs);
+    add_u64(m, "estimated", t->runs + t->map_slack);
     add_u64(m, "process_maps", process_maps());
     add_u64(m, "max_map_count", t->max_map_count);
     add_u64(m, "demotion_limit", t->map_limit);
+    add_u64(m, "block_promotion_limit", t->map_hard);
     add_u64(m, "demotions_stopped", t->map_limited);
-    add_u64(m, "range_promotions", t->range_promotions);
+    add_u64(m, "block_promotions", t->block_promotions);
+    add_u64(m, "recounts", t->map_recounts);
+    json_object_object_add(m, "estimate_slack", json_object_new_int64(t->map_slack));
     json_object_object_add(o, "mappings", m);
     json_object_object_add(o, "daemon", daemon_json(t));
     add_u64(o, "ltram_full_events", t->ltram_full);

@@ -25,7 +25,7 @@ int guest_mem_create(struct guest_mem *gm, uint64_t size)
         return -e;
     }
     /* MAP_NORESERVE: RAM is populated lazily; tiering punches holes later. */
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, gm->fd, 0);
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, GUEST_MAP_FLAGS, gm->fd, 0);
     if (p == MAP_FAILED) {
         int e = errno;
         log_error("mapping %llu bytes of guest RAM: %s", (unsigned long long)size, strerror(e));

@@ -90,7 +90,7 @@ static struct {
     uint64_t perm_key[3];
     uint64_t stop_after;               /* the phase's last iteration (vCPU 0 sets it) */
     uint64_t phase_iters;              /* iterations of the last phase (vCPU 0) */
-    struct arom_barrier bar;
+    struct arom_barrier bar __attribute__((aligned(64)));
     struct g_lane lane[WL_MAX_VCPUS];
 } g;
 
@@ -153,22 +153,25 @@ static inline void rmat_edge(struct arom_rand *r, uint32_t *src, uint32_t *dst)
     *dst = vertex_id(d);
 }
 
-/* Every edge, in order: pass 0 counts, pass 1 places. */
-static void generate(int pass)
+/* Every edge, in order: pass 0 counts, pass 1 places. A block is generated
+ * into buf first (compute only), then scattered in a tight loop, so the
+ * cache misses of many edges overlap. */
+static void generate(int pass, uint32_t *buf)
 {
     for (uint64_t e0 = 0; e0 < g.m; e0 += G_BLOCK_EDGES) {
         struct arom_rand r;
         wl_seed(&w, &r, 0, G_STREAM_EDGES + e0 / G_BLOCK_EDGES);
-        uint64_t e1 = e0 + G_BLOCK_EDGES < g.m ? e0 + G_BLOCK_EDGES : g.m;
-        for (uint64_t e = e0; e < e1; e++) {
-            uint32_t s, d;
-            rmat_edge(&r, &s, &d);
-            if (pass == 0) {
-                g.outdeg[s]++;
-                g.off[d]++;
-            } else {
-                g.edges[--g.off[d]] = s;
+        uint64_t ne = g.m - e0 < G_BLOCK_EDGES ? g.m - e0 : G_BLOCK_EDGES;
+        for (uint64_t i = 0; i < ne; i++)
+            rmat_edge(&r, &buf[2 * i], &buf[2 * i + 1]);
+        if (pass == 0) {
+            for (uint64_t i = 0; i < ne; i++) {
+                g.outdeg[buf[2 * i]]++;
+                g.off[buf[2 * i + 1]]++;
             }
+        } else {
+            for (uint64_t i = 0; i < ne; i++)
+                g.edges[--g.off[buf[2 * i + 1]]] = buf[2 * i];
         }
     }
 }
@@ -322,15 +325,16 @@ int main(int argc, char **argv)
     g.contrib[1] = wl_alloc(&w, "ranks", g.n * 8);
     g.sums[0] = wl_alloc(&w, "chunk sums", g.nchunks * sizeof(struct g_chunk_sum));
     g.sums[1] = wl_alloc(&w, "chunk sums", g.nchunks * sizeof(struct g_chunk_sum));
+    uint32_t *buf = wl_alloc(&w, "edge buffer", G_BLOCK_EDGES * 8);
     if (!g.off || !g.edges || !g.outdeg || !g.contrib[0] || !g.contrib[1] || !g.sums[0] ||
-        !g.sums[1])
+        !g.sums[1] || !buf)
         return 2;
 
     /* CSR over in-edges: count, prefix sums (off[v] = end of v), place
      * (decrementing off[d], which leaves off[v] = start of v). */
     memset(g.off, 0, (g.n + 1) * 8);
     memset(g.outdeg, 0, g.n * 4);
-    generate(0);
+    generate(0, buf);
     uint64_t sum = 0, max_in = 0, dangling = 0;
     for (uint64_t v = 0; v < g.n; v++) {
         max_in = g.off[v] > max_in ? g.off[v] : max_in;
@@ -340,7 +344,7 @@ int main(int argc, char **argv)
     }
     g.off[g.n] = g.m;
     AROM_CHECK(sum == g.m);
-    generate(1);
+    generate(1, buf);
     AROM_CHECK(g.off[0] == 0);
 
     /* Rank 1/n everywhere: the state of "iteration 0". */

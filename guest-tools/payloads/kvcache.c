@@ -29,7 +29,8 @@
  *
  * Args: values=256M value_size=1024 mix=C|B|A (get share 100/95/50%)
  *       dist=zipf|uniform theta=0.99, plus workload.h's seconds= warmup=
- *       seed= report_every=.
+ *       seed= report_every=; corrupt=1 flips a word of one value behind the
+ *       checker's back before the final check (a self-test: must exit 1).
  * Reports: kvcache.throughput (ops/s) .ops .gets .sets .lat_p50_us
  *   .lat_p99_us .lat_p999_us .mismatches .nkeys .setup_s, and the rest of
  *   workload.h's common metrics.
@@ -505,6 +506,7 @@ int main(int argc, char **argv)
     const char *mix = arom_arg_str(argc, argv, "mix", "C");
     const char *dist = arom_arg_str(argc, argv, "dist", "zipf");
     const char *theta_s = arom_arg_str(argc, argv, "theta", "0.99");
+    bool corrupt = arom_arg_u64(argc, argv, "corrupt", 0) != 0;
     double theta = kv_parse_decimal(theta_s);
 
     if (kv.value_size < 24 || kv.value_size > KV_MAX_VALUE || kv.value_size % 8) {
@@ -604,6 +606,12 @@ int main(int argc, char **argv)
     wl_finish(&w);
 
     /* ---- final check ---- */
+    if (corrupt) {
+        volatile uint64_t *victim = kv_value(kv.nkeys / 2) + kv.vw / 2;
+        *victim ^= 1u << 7;
+        arom_printf("kvcache: corrupt=1: flipped a bit at %p (value slot %llu)\n", (void *)victim,
+                    (unsigned long long)(kv.nkeys / 2));
+    }
     uint64_t t_check = arom_rdtsc();
     arom_run_on_all(kv_check_vcpu, NULL);
     uint64_t mism = 0, checked = 0;

@@ -94,7 +94,7 @@ static struct {
     struct w_max max[2][WL_MAX_VCPUS];
     uint64_t stop_after;            /* index of the phase's last token (vCPU 0 sets it) */
     uint32_t out_hash;              /* of the last reference pass */
-    struct arom_barrier bar;
+    struct arom_barrier bar __attribute__((aligned(64)));
     struct w_lane lane[WL_MAX_VCPUS];
 } g;
 
@@ -107,7 +107,7 @@ static inline int32_t dot_i8(const int8_t *restrict row, const int16_t *restrict
     v4si a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0};
     for (uint64_t i = 0; i < d; i += W_BLOCK) {
         v8hi wv = *(const v8hi *)(row + i);
-        v8hi ev = (v8hi)((v8hu)wv << 8) >> 8; /* bytes 0, 2, .., 14 sign-extended */
+        v8hi ev = (v8hi)((v8hu)wv << 8) >> 8; /* bytes 0, 2, .., 14 (little-endian) */
         v8hi od = wv >> 8;                    /* bytes 1, 3, .., 15 */
         a0 += __builtin_ia32_pmaddwd128(ev, *(const v8hi *)(x16 + i));
         a1 += __builtin_ia32_pmaddwd128(od, *(const v8hi *)(x16 + i + 8));

@@ -14,10 +14,10 @@
  * Use:
  *   static struct wl w;                    // explicit global, one per payload
  *   AROM_WORKER_POOL()
- *   static uint64_t body(struct wl *w, struct wl_vcpu *me, void *arg)
- *   {
+ *   static uint64_t body(struct wl *wp, struct wl_vcpu *me, void *arg)
+ *   {                                      // (wp, not w: -Wshadow)
  *       uint64_t ops = 0;
- *       while (!wl_tick(w, me, ops)) {     // every N ops (N: the workload's choice)
+ *       while (!wl_tick(wp, me, ops)) {    // every N ops (N: the workload's choice)
  *           for (unsigned i = 0; i < 4096; i++, ops++) {
  *               if (wl_lat_due(me)) {      // 1 in w->lat_every ops (run phase only)
  *                   uint64_t t0 = arom_rdtsc();
@@ -53,6 +53,11 @@
  * of the run NAME.ltram_pct, NAME.dram_mib, NAME.data_ltram_pct (-1 without
  * wl_track / tiering) and NAME.promotions, NAME.demotions (during the
  * measured run; -1 when tiering is off).
+ *
+ * Time: wl_init calibrates the TSC once against arom_time_ns (~20 ms; the
+ * boot info's tsc_hz instead when the VMM provides one); after that only
+ * rdtsc is used, and the sole VM exits during a phase are vCPU 0's few per
+ * progress line (tier stats, tier queries, the line itself).
  *
  * Latency samples are rdtsc deltas, up to WL_LAT_CAP per vCPU; when a vCPU's
  * array fills, every other sample is dropped and its sampling interval

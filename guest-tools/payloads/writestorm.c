@@ -17,7 +17,9 @@
  * every word it owns, in address order, by inverting the permutation. A
  * lost store shows up as the previous pass's value.
  *
- * Args: size=256M, plus workload.h's seconds= warmup= seed= report_every=.
+ * Args: size=256M, plus workload.h's seconds= warmup= seed= report_every=;
+ *       corrupt=1 flips a bit of one word behind the checker's back before
+ *       the final check (a self-test: must exit 1).
  * Reports: writestorm.throughput (stores/s), writestorm.ops, writestorm.passes
  *   (fewest full passes of any vCPU), writestorm.checked, writestorm.mismatches,
  *   and the rest of workload.h's common metrics.
@@ -235,6 +237,7 @@ int main(int argc, char **argv)
     int r = wl_init(&w, "writestorm", argc, argv);
     if (r)
         return r;
+    bool corrupt = arom_arg_u64(argc, argv, "corrupt", 0) != 0;
     uint64_t size = AROM_ALIGN_UP(arom_arg_u64(argc, argv, "size", 256 * AROM_MiB), AROM_PAGE_SIZE);
     ws.words = size / 8;
     if (ws.words < 64ull * w.n || ws.words > (1ull << 44)) {
@@ -279,6 +282,12 @@ int main(int argc, char **argv)
     wl_run(&w, ws_body, NULL);
     wl_finish(&w);
 
+    if (corrupt) {
+        volatile uint64_t *victim = ws.area + ws.words / 2;
+        *victim ^= 1u << 7;
+        arom_printf("writestorm: corrupt=1: flipped a bit at %p (word %llu)\n", (void *)victim,
+                    (unsigned long long)(ws.words / 2));
+    }
     uint64_t t_check = arom_rdtsc();
     arom_run_on_all(ws_check_vcpu, NULL);
     uint64_t mism = 0, checked = 0, passes = UINT64_MAX;
