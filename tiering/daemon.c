@@ -235,6 +235,25 @@ static uint64_t demote_victims(struct tiering *t, uint32_t epoch, int threshold,
     return done;
 }
 
+/* Global anti-thrash: when many promotions are ping-pongs (pages demoted
+ * and written again within a few epochs), the clean window is too short
+ * for this guest's write pattern: double it (up to the 15 epochs the write
+ * age can count); when ping-pongs are rare, shrink it back one step.
+ * Per-page backoff handles single pages; this handles a guest whose writes
+ * touch most of its memory every few seconds. Lock held. */
+static void adapt_clean_window(struct tiering *t)
+{
+    uint64_t promoted = t->promotions - t->promotions_at_epoch;
+    uint64_t pingpongs = t->pingpongs - t->pingpongs_at_epoch;
+    t->pingpongs_at_epoch = t->pingpongs;
+    if (promoted >= 64 && pingpongs * 4 > promoted) {
+        unsigned w = t->params.min_clean_epochs * 2;
+        t->params.min_clean_epochs = w < 15 ? w : 15;
+    } else if (pingpongs * 20 < promoted + 20 && t->params.min_clean_epochs > POLICY_MIN_CLEAN) {
+        t->params.min_clean_epochs--;
+    }
+}
+
 static void epoch_tick(struct tiering *t)
 {
     uint64_t c0 = thread_cpu_ns();
@@ -266,6 +285,7 @@ static void epoch_tick(struct tiering *t)
     if (scan_ns > t->scan_ns_max)
         t->scan_ns_max = scan_ns;
     t->epoch_demoted_last = demoted;
+    adapt_clean_window(t);
     t->epoch_promoted_last = t->promotions - t->promotions_at_epoch;
     t->promotions_at_epoch = t->promotions;
     t->dram_used_pages = after;

@@ -77,7 +77,7 @@ struct tiering {
     uint64_t epochs, pingpongs, over_budget_epochs, minor_faults;
     uint64_t samples_taken, samples_touched;
     uint64_t scan_ns_last, scan_ns_max, scan_ns_total;
-    uint64_t epoch_demoted_last, epoch_promoted_last, promotions_at_epoch;
+    uint64_t epoch_demoted_last, epoch_promoted_last, promotions_at_epoch, pingpongs_at_epoch;
     uint64_t dram_used_pages, dram_max_pages;
     uint64_t ltram_read_promotions;
 

@@ -5,7 +5,7 @@ void policy_params_init(struct policy_params *p, uint64_t budget_pages)
     uint64_t margin = budget_pages / 100 > 64 ? budget_pages / 100 : 64;
     p->budget_pages = budget_pages;
     p->low_pages = budget_pages > margin ? budget_pages - margin : 0;
-    p->min_clean_epochs = 2;
+    p->min_clean_epochs = POLICY_MIN_CLEAN;
     p->pingpong_epochs = 8;
     p->backoff_max = 6;
 }

@@ -19,6 +19,7 @@
 #define HIST_MAKE(w, r) ((uint8_t)(((w) << 4) | (r)))
 #define HIST_INITIAL HIST_MAKE(0, 8)     /* just written, access unknown */
 #define POLICY_SCORES 256
+#define POLICY_MIN_CLEAN 2           /* default clean window, epochs */
 
 struct policy_params {
     uint64_t budget_pages;       /* DRAM the VM may use, in pages */

@@ -91,13 +91,14 @@ static int open_device(struct tiering *t, char *err, size_t errlen)
     double rate = t->cfg.token_rate;
     if (rate <= 0)
         rate = token_bucket_rate_for(ltram_frames(t->lt), t->cfg.profile.endurance, t->cfg.token_lifetime_s);
-    /* Unlimited endurance needs no pacing. The default burst is 1/8 of the
-     * device (AROM's prototype used 512 for 64 Ki frames): the initial
-     * demotion of a cold VM is not throttled, the long-run rate still is. */
+    /* Unlimited endurance needs no pacing. The default burst is one write
+     * of every frame (AROM's prototype used 512 for 64 Ki frames): filling
+     * the device once costs each frame one cycle of its endurance, so the
+     * first demotion of a cold VM is not throttled; the long-run rate is. */
     bool on = t->cfg.tokens && rate > 0;
     double cap = t->cfg.token_cap;
     if (cap <= 0)
-        cap = ltram_frames(t->lt) / 8 > 512 ? ltram_frames(t->lt) / 8 : 512;
+        cap = ltram_frames(t->lt) > 512 ? ltram_frames(t->lt) : 512;
     token_bucket_init(&t->tb, rate, cap, on, stats_now_ns());
     return 0;
 }
@@ -383,7 +384,9 @@ void tiering_counters(struct tiering *t, struct arom_hc_tier_stats *out)
 void tiering_set_budget(struct tiering *t, uint64_t bytes)
 {
     pthread_mutex_lock(&t->lock);
+    unsigned window = t->params.min_clean_epochs;
     policy_params_init(&t->params, bytes / PAGE);
+    t->params.min_clean_epochs = window;
     t->cfg.dram_budget = bytes;
     pthread_mutex_unlock(&t->lock);
 }
@@ -425,6 +428,7 @@ static json_object *daemon_json(struct tiering *t)
     add_u64(o, "demoted_last_epoch", t->epoch_demoted_last);
     add_u64(o, "promoted_last_epoch", t->epoch_promoted_last);
     add_u64(o, "pingpongs", t->pingpongs);
+    add_u64(o, "clean_window_epochs", t->params.min_clean_epochs);
     add_double(o, "pingpong_rate", t->promotions ? (double)t->pingpongs / (double)t->promotions : 0);
     add_u64(o, "budget_pages", t->params.budget_pages);
     add_u64(o, "low_watermark_pages", t->params.low_pages);

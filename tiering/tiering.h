@@ -21,7 +21,7 @@ struct tiering_config {
     bool tokens;                /* endurance token bucket on/off */
     double token_lifetime_s;    /* target device lifetime for the token rate */
     double token_rate;          /* tokens/s; 0 = frames x endurance / lifetime */
-    double token_cap;           /* 0 = max(512, frames / 8) */
+    double token_cap;           /* 0 = max(512, frames): one device fill */
     uint64_t dram_budget;       /* bytes; 0 = unlimited (enforced by the daemon) */
     uint64_t map_limit;         /* host mappings ceiling; 0 = vm.max_map_count */
     unsigned churn_ms;          /* >0: host thread demotes every N ms (tests) */

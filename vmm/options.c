@@ -54,7 +54,7 @@ static const struct opt_desc opt_table[] = {
      "target device lifetime for the token rate (default 5y)", false},
     {"token-rate", OPT_DOUBLE, OFF(token_rate), 0, 1e12, "PER_S", "token rate (default frames x endurance / lifetime)", false},
     {"token-cap", OPT_UINT, OFF(token_cap), 1, 1u << 30, "N",
-     "token bucket capacity (default: the larger of 512 and 1/8 of the LtRAM frames)", false},
+     "token bucket capacity (default: the larger of 512 and the LtRAM frames)", false},
     {"dram-budget", OPT_STR, OFF(dram_budget), 0, 0, "SIZE|PCT%", "DRAM the VM may use (default 100%)", false},
     {"map-limit", OPT_UINT, OFF(map_limit), 16, 1u << 30, "N",
      "host mappings before demotion stops (default from vm.max_map_count)", false},
