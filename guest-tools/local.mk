@@ -31,7 +31,8 @@ GUEST_RUNTIME_C = \
 	guest-tools/runtime/workers.c
 GUEST_DEPS = \
 	$(top_srcdir)/include/arom/abi.h \
-	$(top_srcdir)/guest-tools/runtime/arom.h
+	$(top_srcdir)/guest-tools/runtime/arom.h \
+	$(top_srcdir)/guest-tools/payloads/workload.h
 
 GUEST_PAYLOAD_SRCS = $(patsubst %,guest-tools/payloads/%.c,$(GUEST_PAYLOADS))
 GUEST_PAYLOAD_OBJS = $(patsubst %,guest-tools/payloads/%.g.o,$(GUEST_PAYLOADS))

@@ -93,22 +93,21 @@ static enum hc_action hc_report(struct hc_ctx *ctx, void *r, int *status)
     return HC_CONTINUE;
 }
 
+/* A page-aligned, non-empty range inside guest RAM: 0 or -AROM_E*. */
+static int64_t check_page_range(struct hc_ctx *ctx, arom_gpa_t addr, uint64_t len)
+{
+    if (addr % AROM_PAGE_SIZE || len % AROM_PAGE_SIZE || len == 0)
+        return -AROM_EINVAL;
+    return guest_mem_ptr(ctx->gm, addr, len) ? 0 : -AROM_EFAULT;
+}
+
 static enum hc_action hc_hint(struct hc_ctx *ctx, void *r, int *status)
 {
     struct arom_hc_hint *req = r;
-    if (!ctx->ops.hint) {
+    if (!ctx->ops.hint)
         req->ret = -AROM_ENOSYS;
-        return HC_CONTINUE;
-    }
-    if (req->addr % AROM_PAGE_SIZE || req->len % AROM_PAGE_SIZE || req->len == 0) {
-        req->ret = -AROM_EINVAL;
-        return HC_CONTINUE;
-    }
-    if (!guest_mem_ptr(ctx->gm, req->addr, req->len)) {
-        req->ret = -AROM_EFAULT;
-        return HC_CONTINUE;
-    }
-    req->ret = ctx->ops.hint(ctx->ops.opaque, req->addr, req->len, req->kind);
+    else if ((req->ret = check_page_range(ctx, req->addr, req->len)) == 0)
+        req->ret = ctx->ops.hint(ctx->ops.opaque, req->addr, req->len, req->kind);
     return HC_CONTINUE;
 }
 
@@ -122,19 +121,10 @@ static enum hc_action hc_tier_stats(struct hc_ctx *ctx, void *r, int *status)
 static enum hc_action hc_tier_query(struct hc_ctx *ctx, void *r, int *status)
 {
     struct arom_hc_tier_query *req = r;
-    if (!ctx->ops.tier_query) {
+    if (!ctx->ops.tier_query)
         req->ret = -AROM_ENOSYS;
-        return HC_CONTINUE;
-    }
-    if (req->addr % AROM_PAGE_SIZE || req->len % AROM_PAGE_SIZE || req->len == 0) {
-        req->ret = -AROM_EINVAL;
-        return HC_CONTINUE;
-    }
-    if (!guest_mem_ptr(ctx->gm, req->addr, req->len)) {
-        req->ret = -AROM_EFAULT;
-        return HC_CONTINUE;
-    }
-    req->ret = ctx->ops.tier_query(ctx->ops.opaque, req);
+    else if ((req->ret = check_page_range(ctx, req->addr, req->len)) == 0)
+        req->ret = ctx->ops.tier_query(ctx->ops.opaque, req);
     return HC_CONTINUE;
 }
 

@@ -298,28 +298,14 @@ static const char *option(int argc, char **argv, int *i, const char *name)
     return argv[++*i];
 }
 
-/* runtime.c's build_argv (static there): split on blanks, no quoting. */
+/* As the guest runtime does: a copy of the argument string, split in place. */
 static char *argv_store[AROM_MAX_ARGS + 1];
 static char cmdline_copy[AROM_CMDLINE_MAX];
 
 static int build_argv(const struct arom_boot_info *bi)
 {
-    int argc = 0;
     memcpy(cmdline_copy, bi->cmdline, bi->cmdline_len + 1);
-    argv_store[argc++] = (char *)"payload";
-    for (char *p = cmdline_copy; *p;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n')
-            *p++ = '\0';
-        if (!*p)
-            break;
-        if (argc == AROM_MAX_ARGS)
-            arom_panic("too many arguments (at most %d)", AROM_MAX_ARGS - 1);
-        argv_store[argc++] = p;
-        while (*p && *p != ' ' && *p != '\t' && *p != '\n')
-            p++;
-    }
-    argv_store[argc] = NULL;
-    return argc;
+    return arom__split_cmdline(cmdline_copy, argv_store);
 }
 
 int main(int argc, char **argv)

@@ -15,12 +15,17 @@
  * max-abs normalisation into the next x:
  *   int8  y in int32 (exact), x = round(127 * y / max|y|) in int8
  *   fp32  x = y / max|y|
- * The rows of a layer are split among the vCPUs; every vCPU writes its rows
- * of y (shared, double-buffered by layer parity) and its max|y|, then one
- * barrier per layer, then every vCPU normalises the whole (small) y into its
- * private x. Each row is summed in a fixed order, whoever computes it, so the
- * output of a token is the same for any number of vCPUs (int8: exactly;
- * fp32: bit for bit, given the same build).
+ * split=rows (default): the rows of every layer are split among the vCPUs;
+ * every vCPU writes its rows of y (shared, double-buffered by layer parity)
+ * and its max|y|, then one barrier per layer, then every vCPU normalises the
+ * whole (small) y into its private x. Lockstep: a barrier every D * D / n
+ * weights, so a vCPU the host deschedules stalls all of them.
+ * split=tokens: every vCPU runs whole tokens on its own (vCPU v takes token
+ * indices v + 1, v + 1 + n, ...), private y, no barriers: batch-style
+ * parallelism, immune to that.
+ * Each row is summed in a fixed order, whoever computes it, so the output of
+ * a token is the same for any number of vCPUs and either split (int8:
+ * exactly; fp32: bit for bit, given the same build).
  *
  * Hot loop: the row dot product, written with GCC vector extensions so it
  * is SSE2 whatever the optimiser decides: int8 rows are sign-extended to
@@ -34,8 +39,10 @@
  * likewise; a difference (e.g. a page corrupted by a migration) exits 1.
  *
  * Args: weights=256M dtype=int8|fp32 dim=1024 (a multiple of 16, at most
- *       65536), plus workload.h's seconds= warmup= seed= report_every=.
- * Ops are tokens (counted on vCPU 0); every token's latency is sampled.
+ *       65536) split=rows|tokens, plus workload.h's seconds= warmup= seed=
+ *       report_every=.
+ * Ops are tokens (split=rows: counted on vCPU 0); every token's latency is
+ * sampled.
  * Reports: weights.throughput (tokens/s), weights.tokens, weights.gops
  *   (2 * D * D * L per token, /1e9 per s), weights.weight_gib_per_s,
  *   weights.checksum (FNV-1a 32 of the reference token's output: int8 values
@@ -71,7 +78,9 @@ struct w_lane {
     uint64_t token;                 /* next token index (all phases) */
     int16_t *x16;                   /* int8 activations, even/odd per block of 16 */
     float *xf;                      /* fp32 activations */
-    uint32_t r0, r1;                /* this vCPU's rows of every layer */
+    int32_t *yi;                    /* split=tokens: private layer output */
+    float *yf;
+    uint32_t r0, r1;                /* split=rows: this vCPU's rows of every layer */
 } __attribute__((aligned(64)));
 
 /* max|y| of one vCPU's rows, one cache line each. */
@@ -93,7 +102,7 @@ static struct {
     float *yf[2];
     struct w_max max[2][WL_MAX_VCPUS];
     uint64_t stop_after;            /* index of the phase's last token (vCPU 0 sets it) */
-    uint32_t out_hash;              /* of the last reference pass */
+    bool solo;                      /* split=tokens */
     struct arom_barrier bar __attribute__((aligned(64)));
     struct w_lane lane[WL_MAX_VCPUS];
 } g;
@@ -155,83 +164,101 @@ static void load_input(struct w_lane *ln, uint64_t t)
     }
 }
 
-static void layer_i8(struct w_lane *ln, const int8_t *wl8, unsigned p, unsigned vcpu)
+/* Rows [r0, r1) of y = leaky_relu(W x); returns their max |y|. */
+static int32_t rows_i8(const int8_t *wl8, const int16_t *x16, int32_t *y, uint64_t r0, uint64_t r1)
 {
-    int32_t *y = g.yi[p], mx = 0;
-    for (uint64_t r = ln->r0; r < ln->r1; r++) {
-        int32_t s = dot_i8(wl8 + r * g.dim, ln->x16, g.dim);
+    int32_t mx = 0;
+    for (uint64_t r = r0; r < r1; r++) {
+        int32_t s = dot_i8(wl8 + r * g.dim, x16, g.dim);
         s = s >= 0 ? s : s / 8;
         y[r] = s;
         int32_t a = s < 0 ? -s : s;
         mx = a > mx ? a : mx;
     }
-    g.max[p][vcpu].i = mx;
+    return mx;
 }
 
-static void norm_i8(struct w_lane *ln, unsigned p)
+/* x = round(127 * y / m), in the even/odd int16 layout. */
+static void norm_i8(int16_t *x16, const int32_t *y, int32_t m)
 {
-    const int32_t *y = g.yi[p];
-    int32_t m = 0;
-    for (unsigned v = 0; v < w.n; v++)
-        m = g.max[p][v].i > m ? g.max[p][v].i : m;
     float sc = m ? 127.0f / (float)m : 0.0f;
     for (uint64_t b = 0; b < g.dim; b += W_BLOCK) {
         for (unsigned k = 0; k < W_BLOCK; k++) {
             float f = (float)y[b + k] * sc;
             int32_t q = (int32_t)(f + (f >= 0 ? 0.5f : -0.5f));
-            ln->x16[b + (k & 1) * (W_BLOCK / 2) + (k >> 1)] = (int16_t)q;
+            x16[b + (k & 1) * (W_BLOCK / 2) + (k >> 1)] = (int16_t)q;
         }
     }
 }
 
-static void layer_f32(struct w_lane *ln, const float *wlf, unsigned p, unsigned vcpu)
+static float rows_f32(const float *wlf, const float *x, float *y, uint64_t r0, uint64_t r1)
 {
-    float *y = g.yf[p], mx = 0;
-    for (uint64_t r = ln->r0; r < ln->r1; r++) {
-        float s = dot_f32(wlf + r * g.dim, ln->xf, g.dim);
+    float mx = 0;
+    for (uint64_t r = r0; r < r1; r++) {
+        float s = dot_f32(wlf + r * g.dim, x, g.dim);
         s = s >= 0 ? s : 0.125f * s;
         y[r] = s;
         float a = absf(s);
         mx = a > mx ? a : mx;
     }
-    g.max[p][vcpu].f = mx;
+    return mx;
 }
 
-static void norm_f32(struct w_lane *ln, unsigned p)
+static void norm_f32(float *x, const float *y, float m)
 {
-    const float *y = g.yf[p];
-    float m = 0;
-    for (unsigned v = 0; v < w.n; v++)
-        m = g.max[p][v].f > m ? g.max[p][v].f : m;
     float sc = m > 0 ? 1.0f / m : 0.0f;
     for (uint64_t i = 0; i < g.dim; i++)
-        ln->xf[i] = y[i] * sc;
+        x[i] = y[i] * sc;
 }
 
-/* Token t on this vCPU; every vCPU of the phase calls it for the same t.
- * With `me` (vCPU 0 in a phase), the stop decision for this token is taken
- * before the last barrier, so every vCPU sees it right after. */
-static void forward(struct w_lane *ln, unsigned vcpu, uint64_t t, struct wl_vcpu *me, uint64_t ops)
+static inline const void *layer(uint64_t l)
+{
+    return (const char *)g.weights + l * g.layer_bytes;
+}
+
+/* split=rows: token t on this vCPU's rows; every vCPU of the phase calls it
+ * for the same t. With `me` (vCPU 0 in a phase), the stop decision for this
+ * token is taken before the last barrier, so every vCPU sees it right after. */
+static void forward_rows(struct w_lane *ln, unsigned vcpu, uint64_t t, struct wl_vcpu *me,
+                         uint64_t ops)
 {
     load_input(ln, t);
     for (uint64_t l = 0; l < g.layers; l++) {
         unsigned p = (unsigned)(ln->step++ & 1);
-        const char *wlay = (const char *)g.weights + l * g.layer_bytes;
         if (g.dt == DT_INT8)
-            layer_i8(ln, (const int8_t *)wlay, p, vcpu);
+            g.max[p][vcpu].i = rows_i8(layer(l), ln->x16, g.yi[p], ln->r0, ln->r1);
         else
-            layer_f32(ln, (const float *)wlay, p, vcpu);
+            g.max[p][vcpu].f = rows_f32(layer(l), ln->xf, g.yf[p], ln->r0, ln->r1);
         if (me && l == g.layers - 1 && wl_tick(&w, me, ops))
             arom_store_u64(&g.stop_after, t);
         arom_barrier_wait(&g.bar, w.n);
-        if (g.dt == DT_INT8)
-            norm_i8(ln, p);
-        else
-            norm_f32(ln, p);
+        if (g.dt == DT_INT8) {
+            int32_t m = 0;
+            for (unsigned v = 0; v < w.n; v++)
+                m = g.max[p][v].i > m ? g.max[p][v].i : m;
+            norm_i8(ln->x16, g.yi[p], m);
+        } else {
+            float m = 0;
+            for (unsigned v = 0; v < w.n; v++)
+                m = g.max[p][v].f > m ? g.max[p][v].f : m;
+            norm_f32(ln->xf, g.yf[p], m);
+        }
     }
 }
 
-static uint64_t w_body(struct wl *wp, struct wl_vcpu *me, void *arg)
+/* split=tokens: all of token t on this vCPU alone, into its private y. */
+static void forward_solo(struct w_lane *ln, uint64_t t)
+{
+    load_input(ln, t);
+    for (uint64_t l = 0; l < g.layers; l++) {
+        if (g.dt == DT_INT8)
+            norm_i8(ln->x16, ln->yi, rows_i8(layer(l), ln->x16, ln->yi, 0, g.dim));
+        else
+            norm_f32(ln->xf, ln->yf, rows_f32(layer(l), ln->xf, ln->yf, 0, g.dim));
+    }
+}
+
+static uint64_t body_rows(struct wl *wp, struct wl_vcpu *me, void *arg)
 {
     (void)wp;
     (void)arg;
@@ -247,18 +274,39 @@ static uint64_t w_body(struct wl *wp, struct wl_vcpu *me, void *arg)
             tokens++;
             if (wl_lat_due(me)) {
                 uint64_t t0 = arom_rdtsc();
-                forward(ln, vcpu, t, me, tokens);
+                forward_rows(ln, vcpu, t, me, tokens);
                 wl_lat_add(me, arom_rdtsc() - t0);
             } else {
-                forward(ln, vcpu, t, me, tokens);
+                forward_rows(ln, vcpu, t, me, tokens);
             }
         } else {
-            forward(ln, vcpu, t, NULL, 0);
+            forward_rows(ln, vcpu, t, NULL, 0);
         }
         if (arom_load_u64(&g.stop_after) == t)
             break;
     }
     return tokens; /* 0 on the other vCPUs: ops are tokens */
+}
+
+static uint64_t body_tokens(struct wl *wp, struct wl_vcpu *me, void *arg)
+{
+    (void)arg;
+    struct w_lane *ln = &g.lane[me->vcpu];
+    uint64_t tokens = 0;
+
+    while (!wl_tick(wp, me, tokens)) {
+        uint64_t t = ln->token;
+        ln->token += w.n;                       /* vCPU v takes tokens v + 1, v + 1 + n, ... */
+        if (wl_lat_due(me)) {
+            uint64_t t0 = arom_rdtsc();
+            forward_solo(ln, t);
+            wl_lat_add(me, arom_rdtsc() - t0);
+        } else {
+            forward_solo(ln, t);
+        }
+        tokens++;
+    }
+    return tokens;
 }
 
 /* ---- setup and checks -------------------------------------------------------------- */
@@ -285,16 +333,11 @@ static void fill_vcpu(unsigned vcpu, void *arg)
     }
 }
 
-/* The reference token, on every vCPU (not counted). */
-static void ref_vcpu(unsigned vcpu, void *arg)
+/* FNV-1a 32 of vCPU 0's activations in natural order: int8 values, or the
+ * bytes of the fp32 bit patterns. */
+static uint32_t output_hash(void)
 {
-    (void)arg;
-    struct w_lane *ln = &g.lane[vcpu];
-    forward(ln, vcpu, W_REF_TOKEN, NULL, 0);
-    if (vcpu != 0)
-        return;
-    /* FNV-1a 32 over the output in natural order: int8 values, or the
-     * bytes of the fp32 bit patterns. */
+    const struct w_lane *ln = &g.lane[0];
     uint32_t h = 2166136261u;
     for (uint64_t i = 0; i < g.dim; i++) {
         uint32_t v, nb = 1;
@@ -309,7 +352,24 @@ static void ref_vcpu(unsigned vcpu, void *arg)
             h *= 16777619u;
         }
     }
-    g.out_hash = h;
+    return h;
+}
+
+/* split=rows: the reference token on every vCPU (not counted). */
+static void ref_vcpu(unsigned vcpu, void *arg)
+{
+    (void)arg;
+    forward_rows(&g.lane[vcpu], vcpu, W_REF_TOKEN, NULL, 0);
+}
+
+/* The reference token's output (identical for both splits). */
+static uint32_t reference(void)
+{
+    if (g.solo)
+        forward_solo(&g.lane[0], W_REF_TOKEN);
+    else
+        arom_run_on_all(ref_vcpu, NULL);
+    return output_hash();
 }
 
 /* Hash of n words (n a multiple of 4); any one changed word changes it. */
@@ -335,6 +395,7 @@ int main(int argc, char **argv)
     uint64_t want = arom_arg_u64(argc, argv, "weights", 256 * AROM_MiB);
     const char *dts = arom_arg_str(argc, argv, "dtype", "int8");
     g.dim = arom_arg_u64(argc, argv, "dim", 1024);
+    const char *split = arom_arg_str(argc, argv, "split", "rows");
 
     if (strcmp(dts, "int8") == 0) {
         g.dt = DT_INT8;
@@ -344,6 +405,12 @@ int main(int argc, char **argv)
         g.esize = 4;
     } else {
         arom_printf("weights: dtype=%s: expected int8 or fp32\n", dts);
+        return 2;
+    }
+    if (strcmp(split, "rows") == 0 || strcmp(split, "tokens") == 0) {
+        g.solo = split[0] == 't';
+    } else {
+        arom_printf("weights: split=%s: expected rows or tokens\n", split);
         return 2;
     }
     if (g.dim < W_BLOCK || g.dim > W_MAX_DIM || g.dim % W_BLOCK) {
@@ -375,37 +442,40 @@ int main(int argc, char **argv)
     for (unsigned v = 0; v < w.n; v++) {
         struct w_lane *ln = &g.lane[v];
         void *x = wl_alloc(&w, "activations", g.dim * 4);
-        if (!x)
+        void *y = g.solo ? wl_alloc(&w, "layer output", g.dim * 4) : NULL;
+        if (!x || (g.solo && !y))
             return 2;
         ln->x16 = x;
         ln->xf = x;
+        ln->yi = y;
+        ln->yf = y;
         ln->r0 = (uint32_t)(g.dim * v / w.n);
         ln->r1 = (uint32_t)(g.dim * (v + 1) / w.n);
-        ln->token = W_REF_TOKEN + 1;
+        ln->token = W_REF_TOKEN + 1 + (g.solo ? v : 0);
     }
     arom_run_on_all(fill_vcpu, NULL);
     uint64_t whash = hash_words(g.weights, g.bytes / 8);
-    arom_run_on_all(ref_vcpu, NULL);
-    uint32_t ref_hash = g.out_hash;
+    uint32_t ref_hash = reference();
     double setup_s = wl_ticks_to_s(&w, arom_rdtsc() - t_setup);
 
-    arom_printf("weights: %llu layers of %llux%llu %s = %llu MiB at %p, %u vCPU(s) (%llu rows each), "
-                "seed=%llu, setup %.2f s, reference output 0x%08x\n",
+    arom_printf("weights: %llu layers of %llux%llu %s = %llu MiB at %p, %u vCPU(s), split=%s "
+                "(%llu rows per vCPU and layer), seed=%llu, setup %.2f s, reference output 0x%08x\n",
                 (unsigned long long)g.layers, (unsigned long long)g.dim, (unsigned long long)g.dim,
-                dts, (unsigned long long)(g.bytes >> 20), g.weights, w.n,
-                (unsigned long long)(g.dim / w.n), (unsigned long long)w.seed, setup_s, ref_hash);
+                dts, (unsigned long long)(g.bytes >> 20), g.weights, w.n, split,
+                (unsigned long long)(g.solo ? g.dim : g.dim / w.n), (unsigned long long)w.seed,
+                setup_s, ref_hash);
 
     wl_track(&w, g.weights, g.bytes);
     w.lat_every = 1; /* every token */
-    wl_run(&w, w_body, NULL);
+    wl_run(&w, g.solo ? body_tokens : body_rows, NULL);
 
     /* Checks, after the measured run (the weights may sit on LtRAM now). */
     uint64_t t_check = arom_rdtsc();
     unsigned errors = 0;
-    arom_run_on_all(ref_vcpu, NULL);
-    if (g.out_hash != ref_hash) {
+    uint32_t ref_after = reference();
+    if (ref_after != ref_hash) {
         arom_printf("weights: MISMATCH reference output 0x%08x after the run, 0x%08x before\n",
-                    g.out_hash, ref_hash);
+                    ref_after, ref_hash);
         errors++;
     }
     uint64_t whash2 = hash_words(g.weights, g.bytes / 8);

@@ -34,6 +34,8 @@
 #define AROM_PANIC_STATUS 70
 /* Most arguments main() receives; argv[0] is always "payload". */
 #define AROM_MAX_ARGS 64
+/* Runtime internal: split the argument string (in place) into argv[AROM_MAX_ARGS + 1]. */
+int arom__split_cmdline(char *line, char **argv);
 
 /* ---- payload entry points (defined by the payload) ---------------------- */
 

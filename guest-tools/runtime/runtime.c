@@ -42,26 +42,12 @@ static int build_argv(const struct arom_boot_info *bi)
 {
     size_t len = bi->cmdline_len < AROM_CMDLINE_MAX - 1 ? bi->cmdline_len : AROM_CMDLINE_MAX - 1;
     size_t i;
-    int argc = 0;
 
     for (i = 0; i < len && bi->cmdline[i]; i++)
         cmdline_copy[i] = bi->cmdline[i];
     cmdline_copy[i] = '\0';
 
-    argv_store[argc++] = (char *)"payload";
-    for (char *p = cmdline_copy; *p;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n')
-            *p++ = '\0';
-        if (!*p)
-            break;
-        if (argc == AROM_MAX_ARGS)
-            arom_panic("too many arguments (at most %d)", AROM_MAX_ARGS - 1);
-        argv_store[argc++] = p;
-        while (*p && *p != ' ' && *p != '\t' && *p != '\n')
-            p++;
-    }
-    argv_store[argc] = NULL;
-    return argc;
+    return arom__split_cmdline(cmdline_copy, argv_store);
 }
 
 void arom_runtime_start(const struct arom_boot_info *bi, uint64_t id, uint64_t stack_top)

@@ -127,3 +127,25 @@ uint64_t arom_arg_u64(int argc, char **argv, const char *name, uint64_t def)
         arom_panic("bad number in argument %s=%s", name, s);
     return v;
 }
+
+/* Split a writable copy of the argument string into argv in place: argv[0]
+ * is "payload", words are separated by blanks (no quoting), argv[argc] is
+ * NULL. Shared by the guest runtime and the native one. */
+int arom__split_cmdline(char *line, char **argv)
+{
+    int argc = 0;
+    argv[argc++] = (char *)"payload";
+    for (char *p = line; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n')
+            *p++ = '\0';
+        if (!*p)
+            break;
+        if (argc == AROM_MAX_ARGS)
+            arom_panic("too many arguments (at most %d)", AROM_MAX_ARGS - 1);
+        argv[argc++] = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\n')
+            p++;
+    }
+    argv[argc] = NULL;
+    return argc;
+}

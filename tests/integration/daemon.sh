@@ -6,15 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 P=$AROM_PAYLOADS
 
-case $(kvm_state) in
-missing)
-    echo "# /dev/kvm is missing: daemon integration tests SKIPPED"
-    skip "daemon integration tests" "no /dev/kvm on this host"
-    finish; exit $? ;;
-unusable)
-    not_ok "/dev/kvm exists but is not usable by $(id -un)"
-    finish; exit $? ;;
-esac
+require_kvm "daemon integration"
 
 stat() {
     if jq -e "$2" "$WORK/$1.json" >/dev/null; then return 0; fi

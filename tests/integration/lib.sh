@@ -21,6 +21,21 @@ kvm_state() {
     echo present
 }
 
+# Skip the whole script loudly without /dev/kvm; fail if it exists but is unusable.
+require_kvm() {   # require_kvm WHAT
+    case $(kvm_state) in
+    missing)
+        echo "# ********************************************************"
+        echo "# /dev/kvm is missing: every $1 test is SKIPPED"
+        echo "# ********************************************************"
+        skip "$1" "no /dev/kvm on this host"
+        finish; exit $? ;;
+    unusable)
+        not_ok "/dev/kvm exists but is not readable and writable by $(id -un)"
+        finish; exit $? ;;
+    esac
+}
+
 # run NAME EXPECTED_STATUS -- arom-vmm args...: runs the VMM with a timeout,
 # keeps stdout/stderr in $WORK/NAME.{out,err}, checks the exit status.
 run_vmm() {

@@ -5,15 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 P=$AROM_PAYLOADS
 
-case $(kvm_state) in
-missing)
-    echo "# /dev/kvm is missing: tiering integration tests SKIPPED"
-    skip "tiering integration tests" "no /dev/kvm on this host"
-    finish; exit $? ;;
-unusable)
-    not_ok "/dev/kvm exists but is not usable by $(id -un)"
-    finish; exit $? ;;
-esac
+require_kvm "tiering integration"
 
 # stat NAME JQ-EXPR: the expression must hold on the run's stats JSON.
 stat() {

@@ -3,17 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 P=$AROM_PAYLOADS
 
-case $(kvm_state) in
-missing)
-    echo "# ********************************************************"
-    echo "# /dev/kvm is missing: every KVM integration test is SKIPPED"
-    echo "# ********************************************************"
-    skip "KVM integration tests" "no /dev/kvm on this host"
-    finish; exit $? ;;
-unusable)
-    not_ok "/dev/kvm exists but is not readable and writable by $(id -un)"
-    finish; exit $? ;;
-esac
+require_kvm "KVM integration"
 
 t_hello() { run_vmm hello 0 -- "$P/hello.elf" && has "hello from arom guest" "$LAST_OUT"; }
 check "hello runs and exits 0" t_hello
