@@ -275,7 +275,13 @@ static void epoch_tick(struct tiering *t)
     int threshold = policy_threshold(t->score_hist, target);
     uint64_t scan_ns = thread_cpu_ns() - c0;
 
-    uint64_t demoted = target ? demote_victims(t, epoch, threshold, target) : 0;
+    /* Pages above the threshold all go (they number less than the target),
+     * then threshold pages in address order fill the rest. */
+    uint64_t demoted = 0;
+    if (target && threshold + 1 < POLICY_SCORES)
+        demoted = demote_victims(t, epoch, threshold + 1, target);
+    if (target > demoted)
+        demoted += demote_victims(t, epoch, threshold, target - demoted);
     uint64_t after = dram_resident_pages(t);
 
     pthread_mutex_lock(&t->lock);

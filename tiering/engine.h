@@ -79,7 +79,6 @@ struct tiering {
     uint64_t scan_ns_last, scan_ns_max, scan_ns_total;
     uint64_t epoch_demoted_last, epoch_promoted_last, promotions_at_epoch, pingpongs_at_epoch;
     uint64_t dram_used_pages, dram_max_pages;
-    uint64_t ltram_read_promotions;
 
     pthread_t fault_thread, worker_thread, daemon_thread;
     bool fault_started, worker_started, daemon_started;
@@ -99,7 +98,7 @@ static inline uint8_t *guest_page(struct tiering *t, uint64_t page)
  * when none is left (*cursor = end), or -AROM_ENOSPC / -AROM_EAGAIN. */
 int64_t migrate_demote_next(struct tiering *t, uint64_t *cursor, uint64_t end);
 /* Promote an LtRAM page (lock held): copy to DRAM, map it writable, wake. */
-int migrate_promote_locked(struct tiering *t, uint64_t page, uint64_t *pages_promoted);
+int migrate_promote_locked(struct tiering *t, uint64_t page);
 
 /* tiering.c: set map_slack from the kernel's count of our mappings. */
 void tiering_recount_maps(struct tiering *t);

@@ -43,7 +43,7 @@ static bool serve_page(struct tiering *t, uint64_t page, uint64_t t_recv)
     if (placement_migrating(t->pm, page)) {
         t->inflight_faults++;
     } else if (placement_tier(t->pm, page) == TIER_LTRAM) {
-        int rc = migrate_promote_locked(t, page, NULL);
+        int rc = migrate_promote_locked(t, page);
         if (rc == 0)
             latency_record(&t->promote_lat, stats_now_ns() - t_recv);
         done = rc != -EAGAIN;

@@ -176,7 +176,7 @@ static void commit_run(struct tiering *t, uint64_t start, uint64_t n, uint32_t f
     /* A page pinned while its demotion was in flight goes straight back. */
     for (uint64_t i = 0; i < n; i++)
         if (placement_pinned(t->pm, start + i))
-            migrate_promote_locked(t, start + i, NULL);
+            migrate_promote_locked(t, start + i);
 }
 
 /* Lock held; the caller has released the write protection first. */
@@ -275,9 +275,9 @@ static int promote_range_locked(struct tiering *t, uint64_t first, uint64_t n)
     return 0;
 }
 
-int migrate_promote_locked(struct tiering *t, uint64_t page, uint64_t *pages_promoted)
+int migrate_promote_locked(struct tiering *t, uint64_t page)
 {
-    uint64_t first = page, n = 1, before = t->promotions;
+    uint64_t first = page, n = 1;
     /* Near the mapping ceiling a single-page promotion could split a mapping
      * in three: take the whole 2 MiB block instead, which replaces the
      * mappings inside it with one that merges with its DRAM neighbours, so
@@ -304,7 +304,5 @@ int migrate_promote_locked(struct tiering *t, uint64_t page, uint64_t *pages_pro
         t->violations++;
         return rc;
     }
-    if (pages_promoted)
-        *pages_promoted = t->promotions - before;
     return 0;
 }

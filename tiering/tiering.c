@@ -294,7 +294,7 @@ static int64_t set_pinned(struct tiering *t, uint64_t first, uint64_t n, bool pi
             continue;           /* the system area stays pinned */
         placement_set_pinned(t->pm, p, pin);
         if (pin && placement_tier(t->pm, p) == TIER_LTRAM && !placement_migrating(t->pm, p))
-            migrate_promote_locked(t, p, NULL);
+            migrate_promote_locked(t, p);
         done++;
     }
     pthread_mutex_unlock(&t->lock);
