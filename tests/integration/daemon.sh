@@ -8,12 +8,7 @@ P=$AROM_PAYLOADS
 
 require_kvm "daemon integration"
 
-stat() {
-    if jq -e "$2" "$WORK/$1.json" >/dev/null; then return 0; fi
-    echo "stats check failed: $2" | diag
-    jq -c '{metrics: .metrics, daemon: .tiering.daemon}' "$WORK/$1.json" | diag
-    return 1
-}
+stat() { json_check "$WORK/$1.json" "$2"; }   # stat RUN-NAME JQ-EXPR
 
 # 16 MiB write-hot, 48 MiB read-hot, 48 MiB cold; the budget fits the
 # write-hot set and the VM's few other pages.

@@ -60,6 +60,15 @@ has() {
     return 1
 }
 
+# json_check FILE EXPR: the jq expression must hold on a stats JSON file.
+json_check() {
+    if jq -e "$2" "$1" >/dev/null; then return 0; fi
+    echo "stats check failed: $2" | diag
+    jq -c '{metrics, tiering: (.tiering // {} | {promotions, demotions, pages, faults, tokens, mappings,
+           daemon, audit_failures, invariant_violations})}' "$1" | diag
+    return 1
+}
+
 check() {   # check "description" command...
     local d=$1; shift
     if "$@"; then ok "$d"; else not_ok "$d"; fi

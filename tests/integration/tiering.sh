@@ -7,14 +7,7 @@ P=$AROM_PAYLOADS
 
 require_kvm "tiering integration"
 
-# stat NAME JQ-EXPR: the expression must hold on the run's stats JSON.
-stat() {
-    if jq -e "$2" "$WORK/$1.json" >/dev/null; then return 0; fi
-    echo "stats check failed: $2" | diag
-    jq -c '.tiering | {promotions, demotions, pages, faults, tokens, mappings, ltram_full_events,
-           audit_failures, invariant_violations, frames: .ltram.frames_used}' "$WORK/$1.json" | diag
-    return 1
-}
+stat() { json_check "$WORK/$1.json" "$2"; }   # stat RUN-NAME JQ-EXPR
 clean() {   # NAME: memcheck passed, audit clean, no invariant violation
     has "memcheck: PASS" "$LAST_OUT" &&
     stat "$1" '.metrics["memcheck.mismatches"] == 0 and .tiering.audit_failures == 0

@@ -7,19 +7,12 @@ P=$AROM_PAYLOADS
 N=$(dirname "$AROM_PAYLOADS")/native
 require_kvm "workload integration"
 
-stat() {
-    if jq -e "$2" "$1" >/dev/null; then return 0; fi
-    echo "stats check failed: $2" | diag
-    jq -c '.metrics' "$1" | diag
-    return 1
-}
-
 # workload NAME METRIC ARGS...: 2 vCPUs, 50% budget, a short run
 workload() {
     local name=$1 metric=$2; shift 2
     run_vmm "wl-$name" 0 -- --mem 256M --vcpus 2 --dram-budget 50% --epoch-ms 200 --tokens=off \
         --stats-json "$WORK/wl-$name.json" "$P/$name.elf" warmup=2 seconds=2 "$@" &&
-    stat "$WORK/wl-$name.json" ".metrics[\"$name.throughput\"] > 0 and .metrics[\"$name.seconds\"] > 1.5
+    json_check "$WORK/wl-$name.json" ".metrics[\"$name.throughput\"] > 0 and .metrics[\"$name.seconds\"] > 1.5
         and (.metrics[\"$name.$metric\"] // 0) == 0 and .tiering.audit_failures == 0"
 }
 check "kvcache C runs under AROM, values verified" workload kvcache mismatches values=160M mix=C
@@ -38,7 +31,7 @@ check "writestorm detects a lost store (exit 1)" t_corrupt writestorm size=32M
 t_native() {    # NAME ARGS: the same code as a host process
     local name=$1; shift
     "$N/$name-native" --vcpus 2 --mem 512M --stats-json "$WORK/n-$name.json" seconds=1 "$@" >"$WORK/n-$name.out" 2>&1 &&
-    stat "$WORK/n-$name.json" ".metrics[\"$name.throughput\"] > 0"
+    json_check "$WORK/n-$name.json" ".metrics[\"$name.throughput\"] > 0"
 }
 check "kvcache-native runs" t_native kvcache values=64M
 check "weights-native runs" t_native weights weights=64M

@@ -23,6 +23,17 @@ static void on_test_complete(const CU_pTest test, const CU_pSuite suite,
                f->uiLineNumber, f->strCondition ? f->strCondition : "");
 }
 
+int add_suite(const char *name, const struct unit_test *tests, size_t n)
+{
+    CU_pSuite s = CU_add_suite(name, NULL, NULL);
+    if (!s)
+        return CU_get_error();
+    for (size_t i = 0; i < n; i++)
+        if (!CU_add_test(s, tests[i].name, tests[i].fn))
+            return CU_get_error();
+    return CUE_SUCCESS;
+}
+
 static int (*const registrars[])(void) = {
     register_elf_loader_tests,
     register_pagetable_tests,

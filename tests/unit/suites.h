@@ -3,6 +3,19 @@
 #ifndef AROM_TEST_SUITES_H
 #define AROM_TEST_SUITES_H
 
+#include <CUnit/CUnit.h>
+#include <stddef.h>
+
+struct unit_test {
+    const char *name;
+    CU_TestFunc fn;
+};
+
+/* Add suite `name` with its tests (no setup/teardown): CUE_SUCCESS or the
+ * CUnit error. */
+int add_suite(const char *name, const struct unit_test *tests, size_t n);
+#define ADD_SUITE(name, tests) add_suite((name), (tests), sizeof(tests) / sizeof((tests)[0]))
+
 int register_elf_loader_tests(void);
 int register_pagetable_tests(void);
 int register_options_tests(void);

@@ -1199,10 +1199,7 @@ static void test_fuzz_truncations(void)
 
 int register_elf_loader_tests(void)
 {
-    static const struct {
-        const char *name;
-        CU_TestFunc fn;
-    } tests[] = {
+    static const struct unit_test tests[] = {
         { "load one segment", test_load_one_segment },
         { "load two segments (bss zeroed)", test_load_two_segments },
         { "load unsorted segments", test_load_unsorted_segments },
@@ -1250,12 +1247,5 @@ int register_elf_loader_tests(void)
         { "fuzz: random mutations", test_fuzz_mutations },
         { "fuzz: every truncation", test_fuzz_truncations },
     };
-
-    CU_pSuite suite = CU_add_suite("elf_loader", NULL, NULL);
-    if (!suite)
-        return CU_get_error();
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
-        if (!CU_add_test(suite, tests[i].name, tests[i].fn))
-            return CU_get_error();
-    return CUE_SUCCESS;
+    return ADD_SUITE("elf_loader", tests);
 }

@@ -405,10 +405,7 @@ static void test_churn_arom_yardstick(void)
 
 int register_frame_alloc_tests(void)
 {
-    static const struct {
-        const char *name;
-        CU_TestFunc fn;
-    } tests[] = {
+    static const struct unit_test tests[] = {
         { "init rejects bad arguments", test_init_rejects_bad_args },
         { "runs are contiguous and as long as asked", test_runs_contiguous_as_asked },
         { "runs are shorter when space is fragmented", test_run_shorter_when_fragmented },
@@ -426,12 +423,5 @@ int register_frame_alloc_tests(void)
         { "churn with a resident cold set (skew reported)", test_churn_cold_set },
         { "churn at the AROM yardstick (skew reported)", test_churn_arom_yardstick },
     };
-    CU_pSuite s = CU_add_suite("frame_alloc", NULL, NULL);
-    if (!s)
-        return CU_get_error();
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        if (!CU_add_test(s, tests[i].name, tests[i].fn))
-            return CU_get_error();
-    }
-    return CUE_SUCCESS;
+    return ADD_SUITE("frame_alloc", tests);
 }

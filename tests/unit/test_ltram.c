@@ -524,10 +524,7 @@ static void test_checksum(void)
 
 int register_ltram_tests(void)
 {
-    static const struct {
-        const char *name;
-        CU_TestFunc fn;
-    } tests[] = {
+    static const struct unit_test tests[] = {
         { "profile presets carry the published figures", test_profile_presets },
         { "profile unknown name, names list", test_profile_unknown_and_names },
         { "profile overrides with suffixes", test_profile_overrides },
@@ -546,12 +543,5 @@ int register_ltram_tests(void)
         { "stats: wear over all frames, retired", test_stats_wear_over_all_frames },
         { "checksum detects changes; speed", test_checksum },
     };
-    CU_pSuite s = CU_add_suite("ltram", NULL, NULL);
-    if (!s)
-        return CU_get_error();
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        if (!CU_add_test(s, tests[i].name, tests[i].fn))
-            return CU_get_error();
-    }
-    return CUE_SUCCESS;
+    return ADD_SUITE("ltram", tests);
 }

@@ -166,17 +166,15 @@ static void test_cli_overrides_config_file(void)
 
 int register_options_tests(void)
 {
-    CU_pSuite s = CU_add_suite("options", NULL, NULL);
-    if (!s)
-        return CU_get_error();
-    if (!CU_add_test(s, "parse_size accepts suffixes", test_parse_size) ||
-        !CU_add_test(s, "parse_size rejects junk and overflow", test_parse_size_rejects) ||
-        !CU_add_test(s, "argv options, payload and guest args", test_argv_basic) ||
-        !CU_add_test(s, "args after the payload belong to the guest", test_argv_args_without_separator) ||
-        !CU_add_test(s, "argv errors", test_argv_errors) ||
-        !CU_add_test(s, "JSON config", test_json_config) ||
-        !CU_add_test(s, "JSON config errors", test_json_errors) ||
-        !CU_add_test(s, "CLI overrides config file", test_cli_overrides_config_file))
-        return CU_get_error();
-    return CUE_SUCCESS;
+    static const struct unit_test tests[] = {
+        {"parse_size accepts suffixes", test_parse_size},
+        {"parse_size rejects junk and overflow", test_parse_size_rejects},
+        {"argv options, payload and guest args", test_argv_basic},
+        {"args after the payload belong to the guest", test_argv_args_without_separator},
+        {"argv errors", test_argv_errors},
+        {"JSON config", test_json_config},
+        {"JSON config errors", test_json_errors},
+        {"CLI overrides config file", test_cli_overrides_config_file},
+    };
+    return ADD_SUITE("options", tests);
 }

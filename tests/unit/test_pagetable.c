@@ -95,14 +95,12 @@ static void test_largest_layout_fits(void)
 
 int register_pagetable_tests(void)
 {
-    CU_pSuite s = CU_add_suite("pagetable", NULL, NULL);
-    if (!s)
-        return CU_get_error();
-    if (!CU_add_test(s, "low area rights", test_low_area_rights) ||
-        !CU_add_test(s, "stacks and guard pages", test_stacks_and_guards) ||
-        !CU_add_test(s, "RAM above 4 MiB in 2 MiB pages", test_high_ram_2m_pages) ||
-        !CU_add_test(s, "bad sizes rejected", test_bad_sizes) ||
-        !CU_add_test(s, "largest layout fits", test_largest_layout_fits))
-        return CU_get_error();
-    return CUE_SUCCESS;
+    static const struct unit_test tests[] = {
+        {"low area rights", test_low_area_rights},
+        {"stacks and guard pages", test_stacks_and_guards},
+        {"RAM above 4 MiB in 2 MiB pages", test_high_ram_2m_pages},
+        {"bad sizes rejected", test_bad_sizes},
+        {"largest layout fits", test_largest_layout_fits},
+    };
+    return ADD_SUITE("pagetable", tests);
 }

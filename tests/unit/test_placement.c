@@ -189,10 +189,7 @@ static void test_mapping_runs(void)
 
 int register_placement_tests(void)
 {
-    static const struct {
-        const char *name;
-        CU_TestFunc fn;
-    } tests[] = {
+    static const struct unit_test tests[] = {
         { "init: all DRAM, no frames", test_init },
         { "set/get tier and frame, counters", test_set_get_and_counters },
         { "out-of-range pages", test_out_of_range },
@@ -201,12 +198,5 @@ int register_placement_tests(void)
         { "LtRAM runs of consecutive frames", test_ltram_run },
         { "host mapping runs for several layouts", test_mapping_runs },
     };
-    CU_pSuite s = CU_add_suite("placement", NULL, NULL);
-    if (!s)
-        return CU_get_error();
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        if (!CU_add_test(s, tests[i].name, tests[i].fn))
-            return CU_get_error();
-    }
-    return CUE_SUCCESS;
+    return ADD_SUITE("placement", tests);
 }

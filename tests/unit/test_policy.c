@@ -623,16 +623,13 @@ static void test_sim_pingpong_backoff(void)
 
 int register_policy_tests(void)
 {
-    static const struct {
-        const char *name;
-        CU_TestFunc fn;
-    } tests[] = {
+    static const struct unit_test tests[] = {
         { "params: 1% (>= 64 pages) low watermark", test_params_defaults },
         { "history byte layout", test_hist_macros },
         { "age_write: one page's write age", test_age_write },
         { "note_writes: reset, +1, saturate at 15", test_note_writes_ages },
         { "note_writes: bitmap bit order past word 0", test_note_writes_bitmap_order },
-        { "note_access: read age 0 or 15, write kept", test_note_access },
+        { "note_access: touched -> 0, idle -> +4 (max 15), write kept", test_note_access },
         { "demote_target: 0 within budget, else to low", test_demote_target },
         { "score: recently written pages are -1", test_score_recent_writes },
         { "score: read_age*16 + write_age ordering", test_score_values_and_order },
@@ -643,12 +640,5 @@ int register_policy_tests(void)
         { "sim: cold demoted before read-hot", test_sim_cold_before_read_hot },
         { "sim: ping-pong backoff grows", test_sim_pingpong_backoff },
     };
-    CU_pSuite s = CU_add_suite("policy", NULL, NULL);
-    if (!s)
-        return CU_get_error();
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        if (!CU_add_test(s, tests[i].name, tests[i].fn))
-            return CU_get_error();
-    }
-    return CUE_SUCCESS;
+    return ADD_SUITE("policy", tests);
 }

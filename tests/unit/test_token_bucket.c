@@ -101,10 +101,7 @@ static void test_time_backwards_ignored(void)
 
 int register_token_bucket_tests(void)
 {
-    static const struct {
-        const char *name;
-        CU_TestFunc fn;
-    } tests[] = {
+    static const struct unit_test tests[] = {
         { "rate N*E/T matches the published 42/s", test_rate_formula },
         { "rate is 0 for unlimited endurance", test_rate_unlimited_is_zero },
         { "starts full, never exceeds the cap", test_starts_full_and_caps },
@@ -113,12 +110,5 @@ int register_token_bucket_tests(void)
         { "disabled bucket grants everything", test_disabled_grants_all },
         { "time going backwards is ignored", test_time_backwards_ignored },
     };
-    CU_pSuite s = CU_add_suite("token_bucket", NULL, NULL);
-    if (!s)
-        return CU_get_error();
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        if (!CU_add_test(s, tests[i].name, tests[i].fn))
-            return CU_get_error();
-    }
-    return CUE_SUCCESS;
+    return ADD_SUITE("token_bucket", tests);
 }
