@@ -23,3 +23,15 @@ TESTS += tests/integration/vmm.sh tests/integration/tiering.sh tests/integration
 TESTS_ENVIRONMENT = AROM_VMM=$(abs_top_builddir)/arom-vmm \
 	AROM_PAYLOADS=$(abs_top_builddir)/guest-tools/payloads \
 	AROM_SRCDIR=$(abs_top_srcdir)
+
+# A longer integrity soak than `make check` runs: memcheck under promotion/
+# demotion churn with periodic audits (SOAK_SECONDS, default 10 minutes).
+SOAK_SECONDS = 600
+soak: arom-vmm $(GUEST_PAYLOAD_ELFS)
+	./arom-vmm --vcpus 2 --ltram 256M --tokens=off --audit-ms 1000 --stats-json soak-stats.json \
+	    guest-tools/payloads/memcheck.elf seconds=$(SOAK_SECONDS)
+	jq -e '.tiering.audit_failures == 0 and .tiering.invariant_violations == 0 and .metrics["memcheck.mismatches"] == 0' \
+	    soak-stats.json >/dev/null
+	@jq -r '"soak: \(.tiering.promotions) promotions, \(.tiering.demotions) demotions, \(.tiering.audits) audits, 0 mismatches"' soak-stats.json
+CLEANFILES += soak-stats.json
+.PHONY: soak
