@@ -12,7 +12,8 @@ tests_unit_unit_tests_SOURCES = \
 	tests/unit/test_frame_alloc.c \
 	tests/unit/test_token_bucket.c \
 	tests/unit/test_placement.c \
-	tests/unit/test_policy.c
+	tests/unit/test_policy.c \
+	tests/unit/test_fault_queue.c
 tests_unit_unit_tests_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_unit_tests_LDADD = libarom.a $(CUNIT_LIBS) $(JSONC_LIBS)
 TESTS += tests/unit/unit-tests
@@ -22,7 +23,8 @@ dist_noinst_SCRIPTS += tests/integration/lib.sh tests/integration/vmm.sh tests/i
 TESTS += tests/integration/vmm.sh tests/integration/tiering.sh tests/integration/daemon.sh tests/integration/workloads.sh
 TESTS_ENVIRONMENT = AROM_VMM=$(abs_top_builddir)/arom-vmm \
 	AROM_PAYLOADS=$(abs_top_builddir)/guest-tools/payloads \
-	AROM_SRCDIR=$(abs_top_srcdir)
+	AROM_SRCDIR=$(abs_top_srcdir) \
+	AROM_SANITIZERS=$(enable_sanitizers)
 
 # A longer integrity soak than `make check` runs: memcheck under promotion/
 # demotion churn with periodic audits (SOAK_SECONDS, default 10 minutes).

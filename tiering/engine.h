@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "tiering/fault_queue.h"
 #include "tiering/frame_alloc.h"
 #include "tiering/latency.h"
 #include "tiering/ltram.h"
@@ -53,7 +54,8 @@ struct tiering {
 
     /* counters (under lock) */
     uint64_t promotions, demotions, demote_batches;
-    uint64_t wp_faults, probe_faults, inflight_faults, stray_faults, deferred_faults;
+    uint64_t wp_faults, probe_faults, inflight_faults, stray_faults;
+    struct fault_queue deferred;    /* the fault thread's own (see fault_queue.h) */
     atomic_uint_fast64_t remap_events;  /* counted without the lock: see fault.c */
     uint64_t ltram_full, token_limited, map_limited;
     uint64_t block_promotions;      /* 2 MiB blocks promoted to relieve the mapping limit */

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <string.h>
@@ -26,14 +27,14 @@
 #include "vmm/log.h"
 #include "vmm/stats.h"
 
-/* Faults that could not be served because a remap event was still unread
- * (the kernel refuses write-protect changes then): retried after the next
- * read, never by waiting. */
-struct deferred {
-    uint64_t page[64];
-    uint64_t since[64];
-    unsigned n;
-};
+/* Page index of a host address in guest RAM, or UINT64_MAX. */
+static uint64_t page_of(struct tiering *t, uint64_t addr)
+{
+    uint64_t base = (uint64_t)(uintptr_t)t->guest;
+    if (addr < base || addr - base >= t->npages * 4096ull)
+        return UINT64_MAX;
+    return (addr - base) >> PAGE_SHIFT_4K;
+}
 
 /* Serve a WP fault on page; false if it must be retried later. */
 static bool serve_page(struct tiering *t, uint64_t page, uint64_t t_recv)
@@ -52,44 +53,8 @@ static bool serve_page(struct tiering *t, uint64_t page, uint64_t t_recv)
         t->probe_faults += rc == 0;
         done = rc != -EAGAIN;
     }
-    if (!done)
-        t->deferred_faults++;
     pthread_mutex_unlock(&t->lock);
     return done;
-}
-
-static bool serve_minor(struct tiering *t, uint64_t page);
-
-/* since == 0 marks a deferred minor fault */
-static void defer(struct deferred *d, uint64_t page, uint64_t t_recv)
-{
-    if (d->n < 64) {
-        d->page[d->n] = page;
-        d->since[d->n++] = t_recv;
-    }
-    /* A full list drops the page: its vCPU stays blocked until the next
-     * wake of that range. With at most one fault per vCPU and 32 vCPUs the
-     * list cannot fill. */
-}
-
-static void retry_deferred(struct tiering *t, struct deferred *d)
-{
-    unsigned n = d->n;
-    d->n = 0;
-    for (unsigned i = 0; i < n; i++) {
-        bool done = d->since[i] ? serve_page(t, d->page[i], d->since[i]) : serve_minor(t, d->page[i]);
-        if (!done)
-            defer(d, d->page[i], d->since[i]);
-    }
-}
-
-/* Page index of a host address in guest RAM, or UINT64_MAX. */
-static uint64_t page_of(struct tiering *t, uint64_t addr)
-{
-    uint64_t base = (uint64_t)(uintptr_t)t->guest;
-    if (addr < base || addr - base >= t->npages * 4096ull)
-        return UINT64_MAX;
-    return (addr - base) >> PAGE_SHIFT_4K;
 }
 
 /* Minor fault: false if it must be retried later. */
@@ -110,13 +75,28 @@ static bool serve_minor(struct tiering *t, uint64_t page)
             log_warn("tiering: resolving an access fault at GPA 0x%llx: %s",
                      (unsigned long long)(page * 4096), strerror(-rc));
     }
-    if (!done)
-        t->deferred_faults++;
     pthread_mutex_unlock(&t->lock);
     return done;
 }
 
-static void handle_wp_fault(struct tiering *t, struct deferred *d, uint64_t addr, uint64_t t_recv)
+static bool serve(void *ctx, uint64_t page, uint64_t since)
+{
+    return since ? serve_page(ctx, page, since) : serve_minor(ctx, page);
+}
+
+/* Serve now, or queue it to retry after the next read; with no memory to
+ * queue it, retry in place until served (the vCPU must not stay blocked). */
+static void serve_or_defer(struct tiering *t, uint64_t page, uint64_t since)
+{
+    if (serve(t, page, since) || fault_queue_add(&t->deferred, page, since) >= 0)
+        return;
+    log_warn("tiering: out of memory for the deferred-fault list; retrying GPA 0x%llx in place",
+             (unsigned long long)(page * 4096));
+    while (!serve(t, page, since))
+        sched_yield();
+}
+
+static void handle_wp_fault(struct tiering *t, uint64_t addr, uint64_t t_recv)
 {
     uint64_t page = page_of(t, addr);
     if (page == UINT64_MAX) {
@@ -131,21 +111,18 @@ static void handle_wp_fault(struct tiering *t, struct deferred *d, uint64_t addr
     pthread_mutex_lock(&t->lock);
     t->wp_faults++;
     pthread_mutex_unlock(&t->lock);
-    if (!serve_page(t, page, t_recv))
-        defer(d, page, t_recv);
+    serve_or_defer(t, page, t_recv);
 }
 
-static void handle_msg(struct tiering *t, struct deferred *d, const struct uffd_msg *m, uint64_t t_recv)
+static void handle_msg(struct tiering *t, const struct uffd_msg *m, uint64_t t_recv)
 {
     switch (m->event) {
     case UFFD_EVENT_PAGEFAULT:
         if (m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) {
-            handle_wp_fault(t, d, m->arg.pagefault.address, t_recv);
+            handle_wp_fault(t, m->arg.pagefault.address, t_recv);
         } else if ((m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR) &&
                    page_of(t, m->arg.pagefault.address) != UINT64_MAX) {
-            uint64_t page = page_of(t, m->arg.pagefault.address);
-            if (!serve_minor(t, page))
-                defer(d, page, 0);
+            serve_or_defer(t, page_of(t, m->arg.pagefault.address), 0);
         } else {
             /* Only WP mode is registered; wake the thread so it cannot hang. */
             log_warn("tiering: unexpected missing-page fault at 0x%llx",
@@ -167,7 +144,6 @@ void *fault_thread_main(void *arg)
     struct tiering *t = arg;
     struct pollfd fds[2] = {{.fd = t->uffd, .events = POLLIN}, {.fd = t->stop_efd, .events = POLLIN}};
     struct uffd_msg msgs[32];
-    struct deferred d = {.n = 0};
     /* Every vCPU blocked on a fault waits for this thread: let it run before
      * spinning vCPU threads (fails harmlessly without CAP_SYS_NICE). */
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), -10);
@@ -182,9 +158,8 @@ void *fault_thread_main(void *arg)
             }
             if (atomic_load(&t->fault_stopping))
                 break;
-            if (d.n) {
-                retry_deferred(t, &d);
-                if (d.n && poll(fds, 1, 1) < 0 && errno != EINTR)
+            if (t->deferred.n) {
+                if (fault_queue_retry(&t->deferred, serve, t) && poll(fds, 1, 1) < 0 && errno != EINTR)
                     break;
                 continue;
             }
@@ -196,9 +171,9 @@ void *fault_thread_main(void *arg)
         }
         uint64_t t_recv = stats_now_ns();
         for (size_t i = 0; i < (size_t)n / sizeof msgs[0]; i++)
-            handle_msg(t, &d, &msgs[i], t_recv);
-        if (d.n)
-            retry_deferred(t, &d);
+            handle_msg(t, &msgs[i], t_recv);
+        if (t->deferred.n)
+            fault_queue_retry(&t->deferred, serve, t);
     }
     return NULL;
 }

@@ -92,8 +92,8 @@ uint32_t frame_alloc_used_count(const struct frame_alloc *fa);
 uint32_t frame_alloc_retired_count(const struct frame_alloc *fa);  /* out of service, not used */
 bool frame_alloc_is_used(const struct frame_alloc *fa, uint32_t frame);
 
-/* Bit f%64 of word f/64 set = frame f holds data: the layout ltram_audit()
- * takes. Live, (nframes + 63) / 64 words. */
+/* Bit f%64 of word f/64 set = frame f holds data.
+ * Live, (nframes + 63) / 64 words. */
 const uint64_t *frame_alloc_used_bitmap(const struct frame_alloc *fa);
 
 #endif

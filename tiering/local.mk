@@ -8,6 +8,7 @@ libarom_a_SOURCES += \
 libarom_a_SOURCES += \
 	tiering/tiering.c tiering/tiering.h tiering/engine.h \
 	tiering/migrate.c tiering/fault.c \
+	tiering/fault_queue.c tiering/fault_queue.h \
 	tiering/uffd.c tiering/uffd.h \
 	tiering/latency.c tiering/latency.h \
 	tiering/policy.c tiering/policy.h \

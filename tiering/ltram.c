@@ -30,7 +30,7 @@ struct ltram {
     uint32_t *wear;
     uint64_t *csum;
     uint64_t frames_written_ever, writes, host_bytes, media_bytes, erases;
-    uint64_t modeled_ns_total, delay_ns_total, audit_runs, audit_failures;
+    uint64_t modeled_ns_total, delay_ns_total, audit_failures;
 };
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -74,36 +74,44 @@ static void model_init(struct ltram *lt)
                                  sat_mul(lt->frame_erases, p->erase_ns));
 }
 
-/* Open or create the file, size it, and settle the capacity. */
+/* Open or create the file, size it, and settle the capacity. Only a
+ * regular file will do: the guest maps frames from the fd and the VMM
+ * writes them through its own mapping, and only a file's page cache is one
+ * memory seen by both (each mapping of /dev/zero, say, is a new object: a
+ * demoted page would read back as zeros). Whether the file's filesystem
+ * supports userfaultfd write-protection is checked by the caller. A file
+ * that cannot be used as given is bad input (-EINVAL); the host running
+ * out of memory or descriptors is not. */
 static int open_file(const char *path, uint64_t *capacity, int *fd_out, char *err, size_t errlen)
 {
     struct stat st;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return fail(err, errlen, -errno, "cannot open LtRAM file '%s': %s", path, strerror(errno));
+    if (fd < 0) {
+        int rc = errno == EMFILE || errno == ENFILE || errno == ENOMEM ? -errno : -EINVAL;
+        return fail(err, errlen, rc, "cannot open LtRAM file '%s': %s", path, strerror(errno));
+    }
     if (fstat(fd, &st) < 0) {
-        int rc = -errno;
+        int e = errno;
         close(fd);
-        return fail(err, errlen, rc, "cannot stat LtRAM file '%s': %s", path, strerror(-rc));
+        return fail(err, errlen, -EINVAL, "cannot stat LtRAM file '%s': %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return fail(err, errlen, -EINVAL, "LtRAM file '%s' is not a regular file (a device's mappings "
+                    "need not be one memory); use a file on tmpfs, e.g. /dev/shm", path);
     }
     if (*capacity == 0) {
-        if (!S_ISREG(st.st_mode)) {
-            close(fd);
-            return fail(err, errlen, -EINVAL, "LtRAM file '%s' is not a regular file: give a capacity",
-                        path);
-        }
         *capacity = (uint64_t)st.st_size & ~(uint64_t)(LTRAM_FRAME_SIZE - 1);
         if (*capacity == 0) {
             close(fd);
             return fail(err, errlen, -EINVAL, "LtRAM file '%s' is %lld bytes, smaller than one "
                         "4 KiB frame", path, (long long)st.st_size);
         }
-    } else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < *capacity &&
-               ftruncate(fd, (off_t)*capacity) < 0) {
-        int rc = -errno;
+    } else if ((uint64_t)st.st_size < *capacity && ftruncate(fd, (off_t)*capacity) < 0) {
+        int e = errno;
         close(fd);
-        return fail(err, errlen, rc, "cannot size LtRAM file '%s' to %llu bytes: %s", path,
-                    (unsigned long long)*capacity, strerror(-rc));
+        return fail(err, errlen, -EINVAL, "cannot size LtRAM file '%s' to %llu bytes: %s", path,
+                    (unsigned long long)*capacity, strerror(e));
     }
     *fd_out = fd;
     return 0;
@@ -166,6 +174,8 @@ static int open_backing(struct ltram *lt, const char *spec, uint64_t capacity, c
     void *base = mmap(NULL, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, lt->fd, 0);
     if (base == MAP_FAILED) {
         rc = -errno;
+        if (path && rc != -ENOMEM)
+            rc = -EINVAL;       /* the file cannot be mapped as asked */
         return fail(err, errlen, rc, "cannot mmap LtRAM %s%s%s (%llu bytes): %s",
                     path ? "file '" : "memfd", path ? path : "", path ? "'" : "",
                     (unsigned long long)capacity, strerror(-rc));
@@ -355,29 +365,19 @@ const uint32_t *ltram_wear_array(const struct ltram *lt)
     return lt->wear;
 }
 
-uint64_t ltram_audit(struct ltram *lt, const uint64_t *in_use_bitmap, uint32_t *first_bad)
+uint64_t ltram_audit(struct ltram *lt, uint32_t first, uint32_t n, uint32_t *first_bad)
 {
-    uint64_t bad = 0, nwords = ((uint64_t)lt->nframes + 63) / 64;
-    uint32_t first = UINT32_MAX;
-
-    for (uint64_t wi = 0; wi < nwords; wi++) {
-        uint64_t bits = in_use_bitmap ? in_use_bitmap[wi] : ~0ull;
-        if (wi == nwords - 1 && lt->nframes % 64)
-            bits &= (1ull << (lt->nframes % 64)) - 1;   /* ignore bits past the end */
-        for (; bits; bits &= bits - 1) {
-            uint32_t f = (uint32_t)(wi * 64 + (uint64_t)__builtin_ctzll(bits));
-            if (!in_use_bitmap && lt->wear[f] == 0)
-                continue;
-            if (ltram_checksum_page(lt->base + (size_t)f * LTRAM_FRAME_SIZE) == lt->csum[f])
-                continue;
-            if (bad++ == 0)
-                first = f;
-        }
-    }
-    lt->audit_runs++;
-    lt->audit_failures += bad;
+    uint64_t bad = 0;
     if (first_bad)
-        *first_bad = first;
+        *first_bad = UINT32_MAX;
+    uint32_t end = first < lt->nframes && n <= lt->nframes - first ? first + n : lt->nframes;
+    for (uint32_t f = first; f < end; f++) {
+        if (lt->wear[f] == 0 || ltram_checksum_page(lt->base + (size_t)f * LTRAM_FRAME_SIZE) == lt->csum[f])
+            continue;
+        if (bad++ == 0 && first_bad)
+            *first_bad = f;
+    }
+    lt->audit_failures += bad;
     return bad;
 }
 
@@ -405,7 +405,6 @@ void ltram_get_stats(const struct ltram *lt, struct ltram_stats *out)
         .wear_max = max,
         .wear_mean = lt->nframes ? (double)sum / lt->nframes : 0,
         .retired = retired,
-        .audit_runs = lt->audit_runs,
         .audit_failures = lt->audit_failures,
     };
 }

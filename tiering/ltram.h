@@ -34,7 +34,7 @@ struct ltram_stats {
     uint64_t wear_min, wear_max;   /* over ALL frames; never-written frames count 0 */
     double wear_mean;              /* over ALL frames */
     uint64_t retired;              /* frames with wear >= endurance (0 if unlimited) */
-    uint64_t audit_runs, audit_failures;  /* failures: mismatching frames, summed */
+    uint64_t audit_failures;       /* mismatching frames found, summed over audits */
 };
 
 struct ltram;
@@ -80,13 +80,15 @@ void ltram_set_delay_scale(struct ltram *lt, double scale);
 uint32_t ltram_wear(const struct ltram *lt, uint32_t frame);  /* 0 if out of range */
 const uint32_t *ltram_wear_array(const struct ltram *lt);     /* live, ltram_frames() long */
 
-/* Recompute the checksum of every frame whose bit is set in in_use_bitmap
- * (64 frames per word, bit f%64 of word f/64; frame_alloc_used_bitmap() has
- * this layout) and compare it with the one recorded at its last write.
- * in_use_bitmap NULL = every frame ever written. Returns the number of
- * mismatching frames (0 = clean); *first_bad (if non-NULL) gets the lowest
- * mismatching frame, or UINT32_MAX if clean. */
-uint64_t ltram_audit(struct ltram *lt, const uint64_t *in_use_bitmap, uint32_t *first_bad);
+/* Recompute the checksum of every frame ever written in [first, first+n)
+ * (clipped to the device) and compare it with the one recorded at its last
+ * write. ltram_write_frames() is the one write path and updates a frame's
+ * checksum with its data, so a written frame matches at every moment the
+ * caller holds the device's lock, in use or not: an audit can proceed in
+ * short steps. Returns the number of mismatching frames (0 = clean), added
+ * to audit_failures; *first_bad (if non-NULL) gets the lowest, or
+ * UINT32_MAX if clean. */
+uint64_t ltram_audit(struct ltram *lt, uint32_t first, uint32_t n, uint32_t *first_bad);
 
 void ltram_get_stats(const struct ltram *lt, struct ltram_stats *out);
 

@@ -44,11 +44,18 @@ static uint64_t process_maps(void)
     return n;
 }
 
+/* Headroom under vm.max_map_count that block promotions need to split
+ * mapping edges before the count can fall (see migrate.c). */
+#define MAP_EDGE_HEADROOM 1024
+
 /* Limits on the process's mappings (estimated as runs + map_slack, see
  * migrate.c): demotion stops at map_limit; past map_hard promotions take
  * whole 2 MiB blocks so the count falls; the gap above map_hard is for the
- * edge splits those need. --map-limit N caps the guest's own mappings. */
-static void set_map_limits(struct tiering *t)
+ * edge splits those need. --map-limit N caps the guest's own mappings; a
+ * cap that leaves no such gap under vm.max_map_count is refused (-EINVAL):
+ * promotions could then fail to map DRAM back and have to release pages in
+ * place, which breaks the AROM invariant. */
+static int set_map_limits(struct tiering *t, char *err, size_t errlen)
 {
     t->max_map_count = read_u64_file("/proc/sys/vm/max_map_count", 65530);
     t->base_maps = process_maps();
@@ -57,13 +64,23 @@ static void set_map_limits(struct tiering *t)
     if (t->cfg.map_limit) {
         t->map_limit = t->base_maps + t->cfg.map_limit;
         t->map_hard = t->map_limit + t->cfg.map_limit / 4 + 8;
+        if (t->map_hard + MAP_EDGE_HEADROOM > max) {
+            uint64_t most = max > t->base_maps + 8 + MAP_EDGE_HEADROOM
+                                ? (max - t->base_maps - 8 - MAP_EDGE_HEADROOM) * 4 / 5 : 0;
+            snprintf(err, errlen, "--map-limit %llu leaves no headroom under vm.max_map_count=%llu "
+                     "(this process already has %llu mappings; at most %llu)",
+                     (unsigned long long)t->cfg.map_limit, (unsigned long long)max,
+                     (unsigned long long)t->base_maps, (unsigned long long)most);
+            return -EINVAL;
+        }
     } else {
         uint64_t reserve = max / 8 > 2048 ? max / 8 : 2048;
-        t->map_hard = max > 1024 + t->base_maps ? max - 1024 : t->base_maps + 64;
+        t->map_hard = max > MAP_EDGE_HEADROOM + t->base_maps ? max - MAP_EDGE_HEADROOM : t->base_maps + 64;
         t->map_limit = max > reserve + t->base_maps ? max - reserve : t->base_maps + 32;
     }
     if (t->map_hard > max)
         t->map_hard = max;
+    return 0;
 }
 
 void tiering_recount_maps(struct tiering *t)
@@ -103,6 +120,31 @@ static int open_device(struct tiering *t, char *err, size_t errlen)
     return 0;
 }
 
+/* A demotion registers each LtRAM mapping it swaps in with userfaultfd and
+ * write-protects it, so the backing must support that as guest RAM does:
+ * memfds and files on tmpfs/shmem do, files on disk filesystems (ext4,
+ * xfs, DAX) do not. Probe once with one frame, rather than have every
+ * demotion fail later. */
+static int probe_ltram_wp(struct tiering *t, char *err, size_t errlen)
+{
+    void *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, GUEST_MAP_FLAGS, ltram_fd(t->lt),
+                   (off_t)ltram_file_offset(t->lt));
+    if (p == MAP_FAILED) {
+        snprintf(err, errlen, "mapping an LtRAM frame: %s", strerror(errno));
+        return errno == ENOMEM ? -ENOMEM : -EINVAL;
+    }
+    int rc = uffd_register(t->uffd, p, PAGE, t->access == ACCESS_UFFD);
+    if (rc == 0)
+        rc = uffd_writeprotect(t->uffd, p, PAGE, true);
+    munmap(p, PAGE);
+    if (rc < 0) {
+        snprintf(err, errlen, "LtRAM backend %s: userfaultfd cannot write-protect its pages (%s); "
+                 "use a file on tmpfs or shmem, e.g. file:/dev/shm/NAME", t->cfg.ltram_spec, strerror(-rc));
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int tiering_create(struct tiering **out, struct guest_mem *gm, const struct tiering_config *cfg,
                    char *err, size_t errlen)
 {
@@ -131,7 +173,7 @@ int tiering_create(struct tiering **out, struct guest_mem *gm, const struct tier
     }
     int rc = open_device(t, err, errlen);
     if (rc < 0)
-        return -EINVAL;
+        return rc;
     rc = placement_init(&t->pm, t->npages);
     if (rc < 0) {
         snprintf(err, errlen, "placement map for %llu pages: %s", (unsigned long long)t->npages, strerror(-rc));
@@ -148,6 +190,8 @@ int tiering_create(struct tiering **out, struct guest_mem *gm, const struct tier
     rc = uffd_open(&t->uffd, t->access == ACCESS_UFFD, err, errlen);
     if (rc < 0)
         return rc;
+    if ((rc = probe_ltram_wp(t, err, errlen)) < 0)
+        return rc;
     rc = uffd_register(t->uffd, t->guest, gm->size, t->access == ACCESS_UFFD);
     if (rc < 0) {
         snprintf(err, errlen, "userfaultfd write-protect registration of guest RAM: %s", strerror(-rc));
@@ -158,7 +202,8 @@ int tiering_create(struct tiering **out, struct guest_mem *gm, const struct tier
         snprintf(err, errlen, "eventfd: %s", strerror(errno));
         return -errno;
     }
-    set_map_limits(t);
+    if ((rc = set_map_limits(t, err, errlen)) < 0)
+        return rc;
     if (t->npages - t->pinned_pages > 2 * (t->map_limit - t->base_maps))
         log_info("tiering: vm.max_map_count=%llu allows ~%llu guest mappings for %llu pages; guests whose "
                  "writes scatter may stop demoting there (raise it with sysctl vm.max_map_count)",
@@ -253,6 +298,7 @@ void tiering_destroy(struct tiering *t)
         return;
     tiering_stop(t);
     daemon_fini(t);
+    fault_queue_free(&t->deferred);
     if (t->uffd >= 0)
         close(t->uffd);
     if (t->stop_efd >= 0)
@@ -338,29 +384,28 @@ int64_t tiering_hint(struct tiering *t, uint64_t gpa, uint64_t len, uint32_t kin
     }
 }
 
+#define AUDIT_STEP 256u     /* frames hashed per hold of lt_lock (1 MiB, ~0.1 ms) */
+
+/* Hash every written frame against its checksum, in short steps under the
+ * device lock alone: faults (which take only t->lock) never wait for it,
+ * and a demoter's LtRAM write waits at most one step. */
 uint64_t tiering_audit(struct tiering *t)
 {
-    uint32_t frames = ltram_frames(t->lt);
-    uint64_t *in_use = calloc((frames + 63) / 64, sizeof *in_use);
-    if (!in_use) {
-        log_error("tiering: audit: out of memory");
-        return 0;
+    uint32_t frames = ltram_frames(t->lt), first_bad = UINT32_MAX;
+    uint64_t bad = 0;
+    for (uint32_t f = 0; f < frames; f += AUDIT_STEP) {
+        uint32_t fb = UINT32_MAX;
+        pthread_mutex_lock(&t->lt_lock);
+        uint64_t b = ltram_audit(t->lt, f, AUDIT_STEP, &fb);
+        pthread_mutex_unlock(&t->lt_lock);
+        if (b && !bad)
+            first_bad = fb;
+        bad += b;
     }
     pthread_mutex_lock(&t->lock);
-    for (uint64_t p = t->pinned_pages; p < t->npages; p++) {
-        if (placement_tier(t->pm, p) == TIER_LTRAM && !placement_migrating(t->pm, p)) {
-            uint32_t f = placement_frame(t->pm, p);
-            in_use[f / 64] |= 1ull << (f % 64);
-        }
-    }
-    uint32_t first_bad = 0;
-    pthread_mutex_lock(&t->lt_lock);
-    uint64_t bad = ltram_audit(t->lt, in_use, &first_bad);
-    pthread_mutex_unlock(&t->lt_lock);
     t->audits++;
     t->audit_failures += bad;
     pthread_mutex_unlock(&t->lock);
-    free(in_use);
     if (bad)
         log_error("tiering: AUDIT FAILED: %llu LtRAM frames changed outside migration (first: frame %u)",
                   (unsigned long long)bad, first_bad);
@@ -482,6 +527,7 @@ json_object *tiering_stats_json(struct tiering *t)
 {
     struct stat st;
     uint64_t resident = fstat(t->dram_fd, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+    uint64_t maps = process_maps();     /* takes mmap_lock: never under t->lock */
     json_object *o = json_object_new_object();
     pthread_mutex_lock(&t->lock);
     json_object_object_add(o, "ltram", ltram_json(t));
@@ -502,7 +548,9 @@ json_object *tiering_stats_json(struct tiering *t)
     add_u64(f, "during_demotion", t->inflight_faults);
     add_u64(f, "probe_or_repeat", t->probe_faults);
     add_u64(f, "stray", t->stray_faults);
-    add_u64(f, "deferred", t->deferred_faults);
+    add_u64(f, "deferred", atomic_load(&t->deferred.added));
+    add_u64(f, "deferred_duplicates", atomic_load(&t->deferred.duplicates));
+    add_u64(f, "deferred_max_depth", atomic_load(&t->deferred.max_depth));
     add_u64(f, "remap_events", atomic_load(&t->remap_events));
     json_object_object_add(o, "faults", f);
     json_object *lat = json_object_new_object();
@@ -524,7 +572,7 @@ json_object *tiering_stats_json(struct tiering *t)
     json_object *m = json_object_new_object();
     add_u64(m, "guest_runs", t->runs);
     add_u64(m, "estimated", t->runs + t->map_slack);
-    add_u64(m, "process_maps", process_maps());
+    add_u64(m, "process_maps", maps);
     add_u64(m, "max_map_count", t->max_map_count);
     add_u64(m, "demotion_limit", t->map_limit);
     add_u64(m, "block_promotion_limit", t->map_hard);

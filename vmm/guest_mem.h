@@ -4,6 +4,7 @@
 #ifndef AROM_GUEST_MEM_H
 #define AROM_GUEST_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -34,5 +35,14 @@ static inline void *guest_mem_ptr(const struct guest_mem *gm, arom_gpa_t gpa, ui
         return NULL;
     return gm->host + gpa;
 }
+
+/* Host pointer for the guest-virtual range [va, va+len) if the page tables
+ * at cr3 (in guest RAM) give CPL3 read access to every page of it, and
+ * write access too when `write`, and the pages are one contiguous range of
+ * guest RAM; NULL otherwise. The one checked translation for anything the
+ * host does on the payload's behalf (as Solo5's HVT_CHECKED_GPA_P, plus the
+ * guest's own rights). len 0 is valid for any va (returns a pointer that
+ * must not be dereferenced). */
+void *guest_mem_user_ptr(const struct guest_mem *gm, uint64_t cr3, uint64_t va, uint64_t len, bool write);
 
 #endif

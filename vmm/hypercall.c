@@ -6,52 +6,78 @@
 
 #include "vmm/hypercall.h"
 
-/* Each handler works on a host copy of the request and returns the action;
- * it sets the request's ret field. */
-typedef enum hc_action (*hc_handler)(struct hc_ctx *ctx, void *req, int *status);
+/* Request sizes are the ABI's: the core copies every request in and out,
+ * whoever handles it. Every request struct ends with int64_t ret. */
+static const size_t req_size[AROM_HC_MAX] = {
+    [AROM_HC_PUTS] = sizeof(struct arom_hc_puts),
+    [AROM_HC_EXIT] = sizeof(struct arom_hc_exit),
+    [AROM_HC_TIME] = sizeof(struct arom_hc_time),
+    [AROM_HC_REPORT] = sizeof(struct arom_hc_report),
+    [AROM_HC_VCPU_DONE] = sizeof(struct arom_hc_exit),
+    [AROM_HC_HINT] = sizeof(struct arom_hc_hint),
+    [AROM_HC_TIER_STATS] = sizeof(struct arom_hc_tier_stats),
+    [AROM_HC_TIER_QUERY] = sizeof(struct arom_hc_tier_query),
+};
 
-static enum hc_action hc_puts(struct hc_ctx *ctx, void *r, int *status)
+#define MAX_REQ 128
+_Static_assert(sizeof(struct arom_hc_report) <= MAX_REQ && sizeof(struct arom_hc_tier_stats) <= MAX_REQ &&
+               sizeof(struct arom_hc_hint) <= MAX_REQ && sizeof(struct arom_hc_tier_query) <= MAX_REQ,
+               "request larger than MAX_REQ");
+
+void *hc_guest_ptr(const struct hc_call *call, arom_gpa_t addr, uint64_t len, bool write)
+{
+    return guest_mem_user_ptr(call->ctx->gm, call->ctx->cr3, addr, len, write);
+}
+
+int64_t hc_check_page_range(const struct hc_call *call, arom_gpa_t addr, uint64_t len)
+{
+    if (addr % AROM_PAGE_SIZE || len % AROM_PAGE_SIZE || len == 0)
+        return -AROM_EINVAL;
+    return hc_guest_ptr(call, addr, len, false) ? 0 : -AROM_EFAULT;
+}
+
+static enum hc_action hc_puts(struct hc_call *call, void *r)
 {
     struct arom_hc_puts *req = r;
     if (req->len > AROM_PUTS_MAX) {
         req->ret = -AROM_EINVAL;
         return HC_CONTINUE;
     }
-    const char *p = guest_mem_ptr(ctx->gm, req->data, req->len);
+    const char *p = hc_guest_ptr(call, req->data, req->len, false);
     if (!p) {
         req->ret = -AROM_EFAULT;
         return HC_CONTINUE;
     }
     uint64_t done = 0;
     while (done < req->len) {
-        ssize_t n = write(ctx->console_fd, p + done, req->len - done);
+        ssize_t n = write(call->ctx->console_fd, p + done, req->len - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            break;          /* a closed console is the host's problem, not the guest's */
+            break;      /* a closed console (EPIPE) is the host's problem, not the guest's */
         done += (uint64_t)n;
     }
     req->ret = (int64_t)done;
     return HC_CONTINUE;
 }
 
-static enum hc_action hc_exit(struct hc_ctx *ctx, void *r, int *status)
+static enum hc_action hc_exit(struct hc_call *call, void *r)
 {
     struct arom_hc_exit *req = r;
-    *status = req->status;
+    call->status = req->status;
     req->ret = 0;
     return HC_VM_EXIT;
 }
 
-static enum hc_action hc_vcpu_done(struct hc_ctx *ctx, void *r, int *status)
+static enum hc_action hc_vcpu_done(struct hc_call *call, void *r)
 {
     struct arom_hc_exit *req = r;
-    *status = req->status;
+    call->status = req->status;
     req->ret = 0;
     return HC_VCPU_DONE;
 }
 
-static enum hc_action hc_time(struct hc_ctx *ctx, void *r, int *status)
+static enum hc_action hc_time(struct hc_call *call, void *r)
 {
     struct arom_hc_time *req = r;
     req->ns = stats_now_ns();
@@ -65,14 +91,14 @@ static int valid_key_char(char c)
            c == '_' || c == '.' || c == '-';
 }
 
-static enum hc_action hc_report(struct hc_ctx *ctx, void *r, int *status)
+static enum hc_action hc_report(struct hc_call *call, void *r)
 {
     struct arom_hc_report *req = r;
     if (req->key_len == 0 || req->key_len > AROM_REPORT_KEY_MAX) {
         req->ret = -AROM_EINVAL;
         return HC_CONTINUE;
     }
-    const char *src = guest_mem_ptr(ctx->gm, req->key, req->key_len);
+    const char *src = hc_guest_ptr(call, req->key, req->key_len, false);
     if (!src) {
         req->ret = -AROM_EFAULT;
         return HC_CONTINUE;
@@ -89,90 +115,64 @@ static enum hc_action hc_report(struct hc_ctx *ctx, void *r, int *status)
         req->ret = -AROM_EINVAL;
         return HC_CONTINUE;
     }
-    req->ret = stats_report(ctx->stats, key, req->key_len, req->value) < 0 ? -AROM_ENOSPC : 0;
+    req->ret = stats_report(call->ctx->stats, key, req->key_len, req->value) < 0 ? -AROM_ENOSPC : 0;
     return HC_CONTINUE;
 }
 
-/* A page-aligned, non-empty range inside guest RAM: 0 or -AROM_E*. */
-static int64_t check_page_range(struct hc_ctx *ctx, arom_gpa_t addr, uint64_t len)
+void hypercall_init(struct hc_ctx *ctx, struct guest_mem *gm, uint64_t cr3, struct vmm_stats *stats,
+                    int console_fd)
 {
-    if (addr % AROM_PAGE_SIZE || len % AROM_PAGE_SIZE || len == 0)
-        return -AROM_EINVAL;
-    return guest_mem_ptr(ctx->gm, addr, len) ? 0 : -AROM_EFAULT;
+    *ctx = (struct hc_ctx){.gm = gm, .cr3 = cr3, .stats = stats, .console_fd = console_fd};
+    hypercall_register(ctx, AROM_HC_PUTS, hc_puts, NULL);
+    hypercall_register(ctx, AROM_HC_EXIT, hc_exit, NULL);
+    hypercall_register(ctx, AROM_HC_TIME, hc_time, NULL);
+    hypercall_register(ctx, AROM_HC_REPORT, hc_report, NULL);
+    hypercall_register(ctx, AROM_HC_VCPU_DONE, hc_vcpu_done, NULL);
 }
 
-static enum hc_action hc_hint(struct hc_ctx *ctx, void *r, int *status)
+int hypercall_register(struct hc_ctx *ctx, unsigned nr, hc_handler fn, void *opaque)
 {
-    struct arom_hc_hint *req = r;
-    if (!ctx->ops.hint)
-        req->ret = -AROM_ENOSYS;
-    else if ((req->ret = check_page_range(ctx, req->addr, req->len)) == 0)
-        req->ret = ctx->ops.hint(ctx->ops.opaque, req->addr, req->len, req->kind);
-    return HC_CONTINUE;
+    if (nr >= AROM_HC_MAX || !req_size[nr])
+        return -EINVAL;
+    ctx->bound[nr].fn = fn;
+    ctx->bound[nr].opaque = opaque;
+    return 0;
 }
-
-static enum hc_action hc_tier_stats(struct hc_ctx *ctx, void *r, int *status)
-{
-    struct arom_hc_tier_stats *req = r;
-    req->ret = ctx->ops.tier_stats ? ctx->ops.tier_stats(ctx->ops.opaque, req) : -AROM_ENOSYS;
-    return HC_CONTINUE;
-}
-
-static enum hc_action hc_tier_query(struct hc_ctx *ctx, void *r, int *status)
-{
-    struct arom_hc_tier_query *req = r;
-    if (!ctx->ops.tier_query)
-        req->ret = -AROM_ENOSYS;
-    else if ((req->ret = check_page_range(ctx, req->addr, req->len)) == 0)
-        req->ret = ctx->ops.tier_query(ctx->ops.opaque, req);
-    return HC_CONTINUE;
-}
-
-static const struct {
-    size_t size;
-    hc_handler fn;
-} hc_table[AROM_HC_MAX] = {
-    [AROM_HC_PUTS] = {sizeof(struct arom_hc_puts), hc_puts},
-    [AROM_HC_EXIT] = {sizeof(struct arom_hc_exit), hc_exit},
-    [AROM_HC_TIME] = {sizeof(struct arom_hc_time), hc_time},
-    [AROM_HC_REPORT] = {sizeof(struct arom_hc_report), hc_report},
-    [AROM_HC_VCPU_DONE] = {sizeof(struct arom_hc_exit), hc_vcpu_done},
-    [AROM_HC_HINT] = {sizeof(struct arom_hc_hint), hc_hint},
-    [AROM_HC_TIER_STATS] = {sizeof(struct arom_hc_tier_stats), hc_tier_stats},
-    [AROM_HC_TIER_QUERY] = {sizeof(struct arom_hc_tier_query), hc_tier_query},
-};
-
-/* Every request struct ends with int64_t ret. */
-#define MAX_REQ 128
-_Static_assert(sizeof(struct arom_hc_report) <= MAX_REQ && sizeof(struct arom_hc_tier_stats) <= MAX_REQ &&
-               sizeof(struct arom_hc_hint) <= MAX_REQ && sizeof(struct arom_hc_tier_query) <= MAX_REQ,
-               "request larger than MAX_REQ");
 
 enum hc_action hypercall_handle(struct hc_ctx *ctx, unsigned nr, uint64_t gpa, int *status,
                                 char *err, size_t errlen)
 {
-    if (nr >= AROM_HC_MAX) {
+    size_t size = nr < AROM_HC_MAX ? req_size[nr] : 0;
+    if (!size) {
         snprintf(err, errlen, "unknown hypercall %u (request at GPA 0x%llx)", nr,
                  (unsigned long long)gpa);
         ctx->stats->hypercall_errors++;
         return HC_FATAL;
     }
-    size_t size = hc_table[nr].size;
-    void *guest = guest_mem_ptr(ctx->gm, gpa, size);
-    if (!guest || gpa % 8) {
-        snprintf(err, errlen, "hypercall %u: request at GPA 0x%llx (%zu bytes) is %s", nr,
-                 (unsigned long long)gpa, size, guest ? "misaligned" : "outside guest RAM");
+    /* The answer goes back into the struct: the payload must be able to write it. */
+    struct hc_call call = {.ctx = ctx, .opaque = ctx->bound[nr].opaque};
+    void *guest = gpa % 8 ? NULL : hc_guest_ptr(&call, gpa, size, true);
+    if (!guest) {
+        snprintf(err, errlen, "hypercall %u: request at 0x%llx (%zu bytes) is %s", nr,
+                 (unsigned long long)gpa, size,
+                 gpa % 8 ? "misaligned" : "not in memory the payload may write");
         ctx->stats->hypercall_errors++;
         return HC_FATAL;
     }
     _Alignas(8) unsigned char req[MAX_REQ];
     memcpy(req, guest, size);
     stats_count_hypercall(ctx->stats, nr);
-    enum hc_action a = hc_table[nr].fn(ctx, req, status);
-    int64_t ret;
-    memcpy(&ret, req + size - sizeof ret, sizeof ret);
+    enum hc_action a = HC_CONTINUE;
+    int64_t ret = -AROM_ENOSYS;
+    if (ctx->bound[nr].fn) {
+        a = ctx->bound[nr].fn(&call, req);
+        memcpy(&ret, req + size - sizeof ret, sizeof ret);
+    } else {
+        memcpy(req + size - sizeof ret, &ret, sizeof ret);
+    }
     if (ret < 0)
         ctx->stats->hypercall_errors++;
+    *status = call.status;
     memcpy(guest, req, size);           /* outputs and ret back to the guest */
     return a;
 }

@@ -1,10 +1,19 @@
 /* Hypercall dispatch: a table indexed by port offset (as in Solo5's hvt).
+ * The core serves puts, exit, vcpu_done, time and report; other parts of
+ * the VMM bind their calls with hypercall_register (vmm/hc_tiering.c binds
+ * the tiering calls), and a call nobody bound answers -AROM_ENOSYS.
+ *
  * Requests are copied out of guest RAM, validated, handled and the result
  * copied back, so a guest racing on its own request struct cannot make the
- * host act on a value it did not validate. Testable without KVM. */
+ * host act on a value it did not validate. Every guest address a handler
+ * touches goes through hc_guest_ptr(), which checks it against the rights
+ * the guest's own page tables give CPL3: the payload cannot have the host
+ * read or write memory it could not read or write itself. Testable without
+ * KVM. */
 #ifndef AROM_HYPERCALL_H
 #define AROM_HYPERCALL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,33 +21,50 @@
 #include "vmm/guest_mem.h"
 #include "vmm/stats.h"
 
-/* What the VM provides to hypercalls that reach beyond the VMM core. */
-struct hc_ops {
-    /* Tiering hint for [gpa, gpa+len): pages acted on or -AROM_E*. */
-    int64_t (*hint)(void *opaque, arom_gpa_t gpa, uint64_t len, uint32_t kind);
-    /* Fill tiering counters; -AROM_ENOSYS when tiering is off. */
-    int64_t (*tier_stats)(void *opaque, struct arom_hc_tier_stats *out);
-    /* Fill ltram_pages/dram_pages of a validated range. */
-    int64_t (*tier_query)(void *opaque, struct arom_hc_tier_query *q);
-    void *opaque;
+enum hc_action {
+    HC_CONTINUE,      /* resume the vCPU */
+    HC_VCPU_DONE,     /* this vCPU stops; status in call->status */
+    HC_VM_EXIT,       /* the VM ends with call->status */
+    HC_FATAL,         /* the request itself is unusable: end the VM, message in err */
 };
+
+struct hc_call;
+/* A handler works on a host copy of the request (req) and sets its ret. */
+typedef enum hc_action (*hc_handler)(struct hc_call *call, void *req);
 
 struct hc_ctx {
     struct guest_mem *gm;
+    uint64_t cr3;                 /* the guest's page tables (identity, built by the VMM) */
     struct vmm_stats *stats;
     int console_fd;
-    struct hc_ops ops;
+    struct {
+        hc_handler fn;
+        void *opaque;
+    } bound[AROM_HC_MAX];
 };
 
-enum hc_action {
-    HC_CONTINUE,      /* resume the vCPU */
-    HC_VCPU_DONE,     /* this vCPU stops; status in *status */
-    HC_VM_EXIT,       /* the VM ends with *status */
-    HC_FATAL,         /* the request itself is unreadable: end the VM, message in err */
+/* What a handler sees of one call. */
+struct hc_call {
+    const struct hc_ctx *ctx;
+    void *opaque;                 /* as given to hypercall_register */
+    int status;                   /* out: with HC_VCPU_DONE / HC_VM_EXIT */
 };
 
-/* Handle hypercall nr whose request struct is at gpa. */
+/* Set up the table with the core calls bound. */
+void hypercall_init(struct hc_ctx *ctx, struct guest_mem *gm, uint64_t cr3, struct vmm_stats *stats,
+                    int console_fd);
+/* Bind call nr to fn. 0, or -EINVAL for an unknown nr. */
+int hypercall_register(struct hc_ctx *ctx, unsigned nr, hc_handler fn, void *opaque);
+
+/* Handle hypercall nr whose request struct is at guest address gpa. */
 enum hc_action hypercall_handle(struct hc_ctx *ctx, unsigned nr, uint64_t gpa, int *status,
                                 char *err, size_t errlen);
+
+/* Host pointer for the guest range [addr, addr+len) if CPL3 may read it
+ * (and write it, when write) and it is one contiguous range of guest RAM;
+ * NULL otherwise. len 0 is always valid (nothing may be dereferenced). */
+void *hc_guest_ptr(const struct hc_call *call, arom_gpa_t addr, uint64_t len, bool write);
+/* A page-aligned, non-empty range CPL3 may read: 0 or -AROM_EINVAL / -AROM_EFAULT. */
+int64_t hc_check_page_range(const struct hc_call *call, arom_gpa_t addr, uint64_t len);
 
 #endif

@@ -12,6 +12,7 @@ libarom_a_SOURCES = \
 	vmm/vm.c vmm/vm.h \
 	vmm/vcpu.c vmm/vcpu.h \
 	vmm/hypercall.c vmm/hypercall.h \
+	vmm/hc_tiering.c vmm/hc_tiering.h \
 	vmm/stats.c vmm/stats.h
 libarom_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 

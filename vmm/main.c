@@ -13,6 +13,7 @@
 #include "config.h"
 #include "vmm/cpu_setup.h"
 #include "vmm/elf_loader.h"
+#include "vmm/hc_tiering.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/options.h"
@@ -81,7 +82,7 @@ static int step_guest_image(struct vmm *m)
         log_error("guest arguments do not fit the boot info page");
         return EXIT_BAD_INPUT;
     }
-    vm->hc = (struct hc_ctx){.gm = &vm->mem, .stats = &m->stats, .console_fd = STDOUT_FILENO};
+    hypercall_init(&vm->hc, &vm->mem, vm->cr3, &m->stats, STDOUT_FILENO);
     return 0;
 }
 
@@ -167,23 +168,6 @@ static int tiering_config_from(const struct vmm_options *o, struct tiering_confi
     return 0;
 }
 
-static int64_t hc_hint(void *opaque, arom_gpa_t gpa, uint64_t len, uint32_t kind)
-{
-    return tiering_hint(opaque, gpa, len, kind);
-}
-
-static int64_t hc_tier_stats(void *opaque, struct arom_hc_tier_stats *out)
-{
-    tiering_counters(opaque, out);
-    return 0;
-}
-
-static int64_t hc_tier_query(void *opaque, struct arom_hc_tier_query *q)
-{
-    tiering_query(opaque, q->addr / AROM_PAGE_SIZE, q->len / AROM_PAGE_SIZE, &q->ltram_pages, &q->dram_pages);
-    return 0;
-}
-
 static int step_tiering(struct vmm *m)
 {
     if (m->opts.ltram && !strcmp(m->opts.ltram, "off"))
@@ -202,8 +186,7 @@ static int step_tiering(struct vmm *m)
     }
     if (tiering_start(m->tiering) < 0)
         return EXIT_VMM_FAILURE;
-    m->vm.hc.ops = (struct hc_ops){.hint = hc_hint, .tier_stats = hc_tier_stats,
-                                   .tier_query = hc_tier_query, .opaque = m->tiering};
+    hc_tiering_register(&m->vm.hc, m->tiering);
     return 0;
 }
 
@@ -214,13 +197,18 @@ static void undo_tiering(struct vmm *m)
     m->tiering = NULL;
 }
 
-/* SIGINT/SIGTERM arrive on a signalfd in the main thread; every thread
- * created later inherits the mask, so only vCPU threads see the kick. */
+/* SIGINT/SIGTERM arrive on a signalfd in the main thread. This is the
+ * first step, before any thread exists: every thread created later (vCPUs,
+ * the tiering threads) inherits the blocked mask, so the kernel cannot
+ * deliver SIGTERM to one of them and kill the process; vCPU threads
+ * unblock only the kick signal. */
 static int step_signals(struct vmm *m)
 {
     /* A shell starts background jobs with SIGINT ignored; the VMM wants it. */
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    /* A closed console or stats pipe is an error on that write, not death. */
+    signal(SIGPIPE, SIG_IGN);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -291,12 +279,12 @@ static const struct step {
     int (*init)(struct vmm *m);
     void (*undo)(struct vmm *m);
 } steps[] = {
+    {"signals", step_signals, undo_signals},      /* first: every thread inherits the mask */
     {"load payload", step_payload, undo_payload},
     {"create VM", step_vm, undo_vm},
     {"set up guest image", step_guest_image, NULL},
     {"create vCPUs", step_vcpus, undo_vcpus},
     {"tiering", step_tiering, undo_tiering},
-    {"signals", step_signals, undo_signals},
     {"run", step_run, NULL},
     {"write stats", step_stats, NULL},
 };

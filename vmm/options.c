@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,8 @@ int parse_duration(const char *s, double *out)
     };
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (!strcmp(end, units[i].suffix)) {
+            if (!isfinite(v * units[i].mult))
+                return -ERANGE;         /* "1e308y": infinity would turn pacing off */
             *out = v * units[i].mult;
             return 0;
         }
@@ -242,6 +245,8 @@ static int set_opt(const struct opt_desc *d, struct vmm_options *o, const char *
             v = strtod(value, &end);
             rc = (errno || end == value || *end) ? -EINVAL : 0;
         }
+        if (rc == -ERANGE)
+            return fail(err, errlen, "--%s: '%s' is out of range", d->name, value);
         if (rc < 0 || v != v)
             return fail(err, errlen, "--%s: '%s' is not a valid %s", d->name, value,
                         d->type == OPT_DURATION ? "duration (e.g. 90s, 12h, 5y)" : "number");
@@ -344,21 +349,36 @@ out:
     return rc;
 }
 
+#define CONFIG_MAX_BYTES (1 << 20)
+
+/* Read at most CONFIG_MAX_BYTES + 1 bytes: a larger file is refused
+ * without reading it all, and a NUL inside it is an error rather than the
+ * end of the text (JSON after it would be silently ignored). */
 static int apply_config_file(struct vmm_options *o, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (!f)
         return fail(err, errlen, "--config %s: %s", path, strerror(errno));
-    char *text = NULL;
-    size_t cap = 0;
-    ssize_t n = getdelim(&text, &cap, '\0', f);
+    char *text = malloc(CONFIG_MAX_BYTES + 2);
+    if (!text) {
+        fclose(f);
+        return fail(err, errlen, "out of memory");
+    }
+    size_t n = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
     int rc;
-    if (n < 0)
-        rc = fail(err, errlen, "--config %s: empty or unreadable", path);
-    else if (n > (1 << 20))
+    if (ferror(f))
+        rc = fail(err, errlen, "--config %s: %s", path, strerror(errno));
+    else if (n == 0)
+        rc = fail(err, errlen, "--config %s: empty", path);
+    else if (n > CONFIG_MAX_BYTES)
         rc = fail(err, errlen, "--config %s: larger than 1 MiB", path);
-    else
+    else if (memchr(text, '\0', n))
+        rc = fail(err, errlen, "--config %s: contains a NUL byte at offset %zu", path,
+                  (size_t)((char *)memchr(text, '\0', n) - text));
+    else {
+        text[n] = '\0';
         rc = options_apply_json(o, text, path, err, errlen);
+    }
     free(text);
     fclose(f);
     return rc;

@@ -15,6 +15,7 @@
 int vcpu_create(struct vcpu *v, struct vm *vm, unsigned id)
 {
     memset(v, 0, sizeof *v);
+    v->fd = -1;
     v->vm = vm;
     v->id = id;
     v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
@@ -35,7 +36,7 @@ void vcpu_destroy(struct vcpu *v)
 {
     if (v->run)
         munmap(v->run, (size_t)v->vm->run_size);
-    if (v->fd > 0)
+    if (v->fd >= 0)
         close(v->fd);
     v->run = NULL;
     v->fd = -1;

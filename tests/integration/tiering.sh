@@ -107,7 +107,49 @@ check "bad --ltram-profile: exit 2" bad badprof "unknown profile" --ltram-profil
 check "bad --ltram size: exit 2" bad badlt "--ltram" --ltram 12Q
 check "bad --ltram-endurance: exit 2" bad badend "endurance" --ltram-endurance lots
 check "unusable LtRAM file: exit 2" bad badfile "/nonexistent/dir" --ltram file:/nonexistent/dir/lt --ltram-size 8M
+# A character device maps a new object each time: demoted pages would read back as zeros.
+check "LtRAM on a character device: exit 2" bad devzero "not a regular file" --ltram file:/dev/zero --ltram-size 64M
+
+# A file on a disk filesystem cannot be write-protected with userfaultfd:
+# refused at start, not accepted to fail every demotion.
+t_diskfile() {
+    local dir fs
+    for dir in "$(dirname "$AROM_VMM")" /var/tmp "$WORK"; do
+        fs=$(command stat -f -c %T "$dir" 2>/dev/null) || continue
+        case $fs in tmpfs|ramfs) continue ;; esac
+        local f=$dir/arom-test-ltram-$$
+        run_vmm diskfile 2 -- --ltram "file:$f" --ltram-size 16M "$P/hello.elf" &&
+            has "userfaultfd cannot write-protect" "$LAST_ERR"
+        local rc=$?
+        rm -f "$f"
+        return $rc
+    done
+    echo "no disk filesystem to try" | diag
+    return 1
+}
+check "LtRAM file on a disk filesystem: refused with exit 2" t_diskfile
+
+# The host running out of memory is a VMM failure (1), not bad input (2).
+t_enomem() {
+    ( ulimit -v 3000000; exec "$AROM_VMM" --ltram 8G "$P/hello.elf" ) >"$WORK/enomem.out" 2>"$WORK/enomem.err"
+    local st=$?
+    [ $st -eq 1 ] || { echo "exit status $st, expected 1" | diag; diag <"$WORK/enomem.err"; return 1; }
+    has "Cannot allocate memory" "$WORK/enomem.err"
+}
+if [ "${AROM_SANITIZERS:-no}" = yes ]; then
+    skip "LtRAM set-up out of memory: exit 1" "ASan reserves more address space than the limit"
+else
+    check "LtRAM set-up out of memory: exit 1, not 2" t_enomem
+fi
 check "bad --dram-budget: exit 2" bad badbudget "--dram-budget" --dram-budget 150%
 check "bad --token-lifetime: exit 2" bad badlife "--token-lifetime" --token-lifetime soon
+check "--token-lifetime that overflows to infinity: exit 2" bad inflife "out of range" --token-lifetime 1e308y
+check "--map-limit above vm.max_map_count's headroom: exit 2" bad bigmaps "headroom" \
+    --map-limit "$(cat /proc/sys/vm/max_map_count)"
+t_config_nul() {    # JSON after a NUL byte is not silently ignored
+    printf '{"vcpus":2}\0{"vcpus":999}' >"$WORK/nul.json"
+    bad confnul "NUL byte" --config "$WORK/nul.json"
+}
+check "config file with a NUL byte: exit 2" t_config_nul
 
 finish

@@ -66,18 +66,41 @@ check "bad --mem: exit 2" t_badmem
 t_help() { run_vmm help 0 -- --help && has "usage: arom-vmm" "$LAST_OUT"; }
 check "--help" t_help
 
-t_sigterm() {
-    "$AROM_VMM" "$P/hello.elf" spin=1 >"$WORK/spin.out" 2>&1 &
+# t_signal SIG STATUS NAME [VMM options]: the signal stops a spinning guest
+# through the VMM's own path ("stopping the VM", stats written, LtRAM
+# audited), not by killing the process. Tiering is on by default and its
+# threads exist before the signal arrives: none of them may take it.
+t_signal() {
+    local sig=$1 want=$2 name=$3; shift 3
+    "$AROM_VMM" --stats-json "$WORK/$name.json" "$@" "$P/hello.elf" spin=1 >"$WORK/$name.out" 2>&1 &
     local pid=$!
     ( sleep 60; kill -KILL $pid 2>/dev/null ) >/dev/null 2>&1 &
     local guard=$!
-    for _ in $(seq 50); do grep -q spinning "$WORK/spin.out" && break; sleep 0.1; done
-    kill -TERM $pid
+    for _ in $(seq 50); do grep -q spinning "$WORK/$name.out" && break; sleep 0.1; done
+    sleep 0.3                       # let the tiering threads run too
+    kill -"$sig" $pid
     wait $pid
     local st=$?
     kill $guard 2>/dev/null
-    [ $st -eq 143 ] || { echo "exit status $st, expected 143" | diag; cat "$WORK/spin.out" | diag; return 1; }
+    [ $st -eq "$want" ] || { echo "exit status $st, expected $want" | diag; diag <"$WORK/$name.out"; return 1; }
+    has "stopping the VM" "$WORK/$name.out" &&
+    json_check "$WORK/$name.json" ".exit_status == $want and .tiering.audits >= 1"
 }
-check "SIGTERM stops a running guest cleanly (exit 143)" t_sigterm
+check "SIGTERM stops a running guest cleanly (exit 143, stats written)" t_signal TERM 143 sigterm
+check "SIGINT stops a running guest cleanly (exit 130, stats written)" t_signal INT 130 sigint
+check "SIGTERM with the tiering daemon running" t_signal TERM 143 sigterm-daemon --dram-budget 50% --epoch-ms 50
+
+# A console nobody reads: output is lost, the run is not (no SIGPIPE death).
+t_closed_console() {
+    mkfifo "$WORK/console"
+    exec 7<>"$WORK/console" 8>"$WORK/console"
+    exec 7<&-                       # no reader left: every write gets EPIPE
+    timeout -k 5 60 "$AROM_VMM" --stats-json "$WORK/epipe.json" "$P/hello.elf" >&8 2>"$WORK/epipe.err"
+    local st=$?
+    exec 8>&-
+    [ $st -eq 0 ] || { echo "exit status $st, expected 0" | diag; diag <"$WORK/epipe.err"; return 1; }
+    json_check "$WORK/epipe.json" '.exit_status == 0'
+}
+check "a closed console does not kill the VMM" t_closed_console
 
 finish

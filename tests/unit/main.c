@@ -44,6 +44,7 @@ static int (*const registrars[])(void) = {
     register_token_bucket_tests,
     register_placement_tests,
     register_policy_tests,
+    register_fault_queue_tests,
 };
 
 int main(void)

@@ -25,5 +25,6 @@ int register_frame_alloc_tests(void);
 int register_token_bucket_tests(void);
 int register_placement_tests(void);
 int register_policy_tests(void);
+int register_fault_queue_tests(void);
 
 #endif

@@ -8,10 +8,12 @@
 
 #include "tests/unit/suites.h"
 #include "vmm/hypercall.h"
+#include "vmm/layout.h"
+#include "vmm/pagetable.h"
 
-#define RAM_SIZE (1u << 20)
-#define REQ 0x1000u          /* where tests put request structs */
-#define DATA 0x2000u         /* where tests put strings */
+#define RAM_SIZE (8u << 20)
+#define REQ (AROM_LOAD_MIN + 0x1000u)    /* where tests put request structs (user RW) */
+#define DATA (AROM_LOAD_MIN + 0x2000u)   /* where tests put strings */
 
 static struct guest_mem gm;
 static struct vmm_stats stats;
@@ -24,9 +26,10 @@ static int setup(void)
     gm.size = RAM_SIZE;
     gm.fd = -1;
     stats_init(&stats);
-    if (!gm.host || pipe2(pipe_fds, O_NONBLOCK) < 0)
+    uint64_t cr3;
+    if (!gm.host || pipe2(pipe_fds, O_NONBLOCK) < 0 || pagetable_build(gm.host, RAM_SIZE, 2, &cr3) < 0)
         return -1;
-    ctx = (struct hc_ctx){.gm = &gm, .stats = &stats, .console_fd = pipe_fds[1]};
+    hypercall_init(&ctx, &gm, cr3, &stats, pipe_fds[1]);
     return 0;
 }
 
@@ -98,6 +101,49 @@ static void test_bad_request_address_is_fatal(void)
     CU_ASSERT_EQUAL(call(1000, REQ, NULL), HC_FATAL);
 }
 
+/* The host writes the answer into the request: a struct in memory the
+ * payload may not write (boot info: read-only; system area: supervisor
+ * only; NULL and guard pages: absent) must not be written by the host. */
+static void test_request_in_protected_memory_is_fatal(void)
+{
+    static const uint64_t where[] = {
+        0, AROM_BOOT_INFO_GPA, LAYOUT_GDT, LAYOUT_TSS, LAYOUT_IDT, LAYOUT_PT_BASE,
+        AROM_STACK_AREA,                                   /* vCPU 0's guard page */
+        AROM_STACK_AREA + 2 * AROM_STACK_STRIDE + 0x2000,  /* stack of a vCPU that does not exist */
+        (1ull << 47) + REQ,                                /* non-canonical alias of REQ */
+        (1ull << 48) + REQ,
+    };
+    for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
+        uint8_t before[64], after[64];
+        uint64_t off = where[i] < RAM_SIZE ? where[i] : REQ;
+        memcpy(before, at(off), sizeof before);
+        CU_ASSERT_EQUAL(call(AROM_HC_TIME, where[i], NULL), HC_FATAL);
+        memcpy(after, at(off), sizeof after);
+        CU_ASSERT_EQUAL(memcmp(before, after, sizeof before), 0);
+    }
+    /* A vCPU's own stack is fine. */
+    CU_ASSERT_EQUAL(call(AROM_HC_TIME, AROM_STACK_AREA + AROM_PAGE_SIZE + 0x100, NULL), HC_CONTINUE);
+}
+
+/* Buffers are checked the same way: puts may read what the payload may read. */
+static void test_buffers_checked_against_guest_rights(void)
+{
+    expect_puts_error(LAYOUT_GDT, 16, -AROM_EFAULT);                 /* supervisor only */
+    expect_puts_error(LAYOUT_PT_BASE, 8, -AROM_EFAULT);
+    expect_puts_error(0, 8, -AROM_EFAULT);                           /* NULL page */
+    expect_puts_error(AROM_BOOT_INFO_GPA + 4090, 16, -AROM_EFAULT);  /* runs into the system area */
+    expect_puts_error((1ull << 48) + DATA, 4, -AROM_EFAULT);         /* non-canonical alias */
+    /* The boot info page is readable. */
+    struct arom_hc_puts req = {.data = AROM_BOOT_INFO_GPA, .len = 4};
+    memcpy(at(AROM_BOOT_INFO_GPA), "boot", 4);
+    memcpy(at(REQ), &req, sizeof req);
+    CU_ASSERT_EQUAL(call(AROM_HC_PUTS, REQ, NULL), HC_CONTINUE);
+    memcpy(&req, at(REQ), sizeof req);
+    CU_ASSERT_EQUAL(req.ret, 4);
+    char out[8];
+    CU_ASSERT_EQUAL(read(pipe_fds[0], out, sizeof out), 4);
+}
+
 static void test_exit_and_vcpu_done(void)
 {
     struct arom_hc_exit req = {.status = 42};
@@ -149,6 +195,7 @@ static void test_report(void)
     CU_ASSERT_EQUAL(report(NULL, DATA, 0, 1), -AROM_EINVAL);
     CU_ASSERT_EQUAL(report(NULL, DATA, AROM_REPORT_KEY_MAX + 1, 1), -AROM_EINVAL);
     CU_ASSERT_EQUAL(report(NULL, RAM_SIZE - 2, 4, 1), -AROM_EFAULT);
+    CU_ASSERT_EQUAL(report(NULL, LAYOUT_GDT, 4, 1), -AROM_EFAULT);      /* supervisor only */
     CU_ASSERT_EQUAL(report("nan", DATA, 3, NAN), -AROM_EINVAL);
     CU_ASSERT_EQUAL(report("inf", DATA, 3, INFINITY), -AROM_EINVAL);
     CU_ASSERT_EQUAL(stats_metric(&stats, "nan", &v), -ENOENT);
@@ -169,10 +216,14 @@ static void test_report_table_full(void)
 }
 
 static uint64_t hint_calls;
-static int64_t fake_hint(void *opaque, arom_gpa_t gpa, uint64_t len, uint32_t kind)
+static enum hc_action fake_hint(struct hc_call *c, void *r)
 {
-    hint_calls++;
-    return (int64_t)(len / AROM_PAGE_SIZE);
+    struct arom_hc_hint *req = r;
+    if ((req->ret = hc_check_page_range(c, req->addr, req->len)) == 0) {
+        hint_calls++;
+        req->ret = (int64_t)(req->len / AROM_PAGE_SIZE);
+    }
+    return HC_CONTINUE;
 }
 
 static int64_t hint(uint64_t addr, uint64_t len, uint32_t kind)
@@ -186,17 +237,20 @@ static int64_t hint(uint64_t addr, uint64_t len, uint32_t kind)
 
 static void test_hint_validation(void)
 {
-    CU_ASSERT_EQUAL(hint(0x10000, 0x4000, AROM_HINT_READ_MOSTLY), -AROM_ENOSYS);
-    ctx.ops.hint = fake_hint;
+    const uint64_t a = AROM_LOAD_MIN + 0x10000;
+    CU_ASSERT_EQUAL(hint(a, 0x4000, AROM_HINT_READ_MOSTLY), -AROM_ENOSYS);
+    CU_ASSERT_EQUAL(hypercall_register(&ctx, AROM_HC_HINT, fake_hint, NULL), 0);
     hint_calls = 0;
-    CU_ASSERT_EQUAL(hint(0x10000, 0x4000, AROM_HINT_READ_MOSTLY), 4);
-    CU_ASSERT_EQUAL(hint(0x10001, 0x4000, AROM_HINT_READ_MOSTLY), -AROM_EINVAL);
-    CU_ASSERT_EQUAL(hint(0x10000, 0x4001, AROM_HINT_READ_MOSTLY), -AROM_EINVAL);
-    CU_ASSERT_EQUAL(hint(0x10000, 0, AROM_HINT_READ_MOSTLY), -AROM_EINVAL);
+    CU_ASSERT_EQUAL(hint(a, 0x4000, AROM_HINT_READ_MOSTLY), 4);
+    CU_ASSERT_EQUAL(hint(a + 1, 0x4000, AROM_HINT_READ_MOSTLY), -AROM_EINVAL);
+    CU_ASSERT_EQUAL(hint(a, 0x4001, AROM_HINT_READ_MOSTLY), -AROM_EINVAL);
+    CU_ASSERT_EQUAL(hint(a, 0, AROM_HINT_READ_MOSTLY), -AROM_EINVAL);
     CU_ASSERT_EQUAL(hint(RAM_SIZE - 0x1000, 0x2000, AROM_HINT_READ_MOSTLY), -AROM_EFAULT);
     CU_ASSERT_EQUAL(hint(0xfffffffffffff000ull, 0x2000, AROM_HINT_READ_MOSTLY), -AROM_EFAULT);
+    CU_ASSERT_EQUAL(hint(LAYOUT_PT_BASE, 0x1000, AROM_HINT_READ_MOSTLY), -AROM_EFAULT);  /* supervisor */
     CU_ASSERT_EQUAL(hint_calls, 1);             /* invalid ranges never reach tiering */
-    ctx.ops.hint = NULL;
+    CU_ASSERT_EQUAL(hypercall_register(&ctx, AROM_HC_HINT, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(hypercall_register(&ctx, AROM_HC_MAX, fake_hint, NULL), -EINVAL);
 }
 
 static void test_tier_stats_without_tiering(void)
@@ -216,6 +270,10 @@ int register_hypercall_tests(void)
     if (!CU_add_test(s, "puts writes the console", test_puts) ||
         !CU_add_test(s, "puts rejects bad pointers and lengths", test_puts_bad_pointers) ||
         !CU_add_test(s, "bad request address is fatal", test_bad_request_address_is_fatal) ||
+        !CU_add_test(s, "request in memory the payload may not write is fatal",
+                     test_request_in_protected_memory_is_fatal) ||
+        !CU_add_test(s, "buffers checked against the guest's page-table rights",
+                     test_buffers_checked_against_guest_rights) ||
         !CU_add_test(s, "exit and vcpu_done", test_exit_and_vcpu_done) ||
         !CU_add_test(s, "time is monotonic", test_time_monotonic) ||
         !CU_add_test(s, "report records metrics and validates keys", test_report) ||

@@ -164,6 +164,66 @@ static void test_cli_overrides_config_file(void)
     unlink(path);
 }
 
+/* Write a config file of exactly these bytes; returns its path (static). */
+static const char *config_file(const void *bytes, size_t n)
+{
+    static char path[32];
+    snprintf(path, sizeof path, "/tmp/arom-opts-XXXXXX");
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(write(fd, bytes, n), (ssize_t)n);
+    close(fd);
+    return path;
+}
+
+static int parse_config(const char *path, char *err)
+{
+    struct vmm_options o;
+    char *argv[] = {"arom-vmm", "--config", (char *)path, "p.elf", NULL};
+    int rc = parse(&o, err, 4, argv);
+    options_free(&o);
+    unlink(path);
+    return rc;
+}
+
+static void test_config_file_limits(void)
+{
+    char err[256];
+    /* JSON after a NUL byte must not be silently ignored. */
+    static const char nul[] = "{\"vcpus\":2}\0{\"vcpus\":999}";
+    CU_ASSERT_EQUAL(parse_config(config_file(nul, sizeof nul - 1), err), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "NUL"));
+    /* Over 1 MiB: refused (whitespace, so only the size check can refuse it). */
+    size_t big = (1u << 20) + 16;
+    char *text = malloc(big);
+    CU_ASSERT_FATAL(text != NULL);
+    memset(text, ' ', big);
+    memcpy(text, "{}", 2);
+    CU_ASSERT_EQUAL(parse_config(config_file(text, big), err), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "1 MiB"));
+    /* Exactly 1 MiB of valid JSON is fine. */
+    CU_ASSERT_EQUAL(parse_config(config_file(text, 1u << 20), err), 0);
+    free(text);
+    CU_ASSERT_EQUAL(parse_config(config_file("", 0), err), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "empty"));
+}
+
+static void test_duration_overflow(void)
+{
+    double v = 7;
+    CU_ASSERT_EQUAL(parse_duration("5y", &v), 0);
+    CU_ASSERT_DOUBLE_EQUAL(v, 5 * 365.25 * 86400, 1);
+    CU_ASSERT_EQUAL(parse_duration("1e308y", &v), -ERANGE);   /* would be +inf: pacing off */
+    CU_ASSERT_EQUAL(parse_duration("1e999", &v), -EINVAL);
+    CU_ASSERT_EQUAL(parse_duration("inf", &v), -EINVAL);
+    struct vmm_options o;
+    char err[256];
+    char *argv[] = {"arom-vmm", "--token-lifetime", "1e308y", "p.elf", NULL};
+    CU_ASSERT_EQUAL(parse(&o, err, 4, argv), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "out of range"));
+    options_free(&o);
+}
+
 int register_options_tests(void)
 {
     static const struct unit_test tests[] = {
@@ -175,6 +235,8 @@ int register_options_tests(void)
         {"JSON config", test_json_config},
         {"JSON config errors", test_json_errors},
         {"CLI overrides config file", test_cli_overrides_config_file},
+        {"config file: NUL bytes, size limit, empty", test_config_file_limits},
+        {"durations that overflow are refused", test_duration_overflow},
     };
     return ADD_SUITE("options", tests);
 }
