@@ -16,66 +16,70 @@
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "tiering/engine.h"
+#include "lib/clock.h"
+#include "lib/compat.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "tiering/fault.h"
 #include "tiering/uffd.h"
-#include "vmm/compat.h"
-#include "vmm/log.h"
-#include "vmm/stats.h"
 
 /* Page index of a host address in guest RAM, or UINT64_MAX. */
-static uint64_t page_of(struct tiering *t, uint64_t addr)
+static uint64_t page_of(struct fault_path *f, uint64_t addr)
 {
-    uint64_t base = (uint64_t)(uintptr_t)t->guest;
-    if (addr < base || addr - base >= t->npages * 4096ull)
+    uint64_t base = (uint64_t)(uintptr_t)f->core->guest;
+    if (addr < base || addr - base >= f->core->npages * 4096ull)
         return UINT64_MAX;
     return (addr - base) >> PAGE_SHIFT_4K;
 }
 
 /* Serve a WP fault on page; false if it must be retried later. */
-static bool serve_page(struct tiering *t, uint64_t page, uint64_t t_recv)
+static bool serve_page(struct fault_path *f, uint64_t page, uint64_t t_recv)
 {
+    struct tier_core *c = f->core;
     bool done = true;
-    pthread_mutex_lock(&t->lock);
-    if (placement_migrating(t->pm, page)) {
-        t->inflight_faults++;
-    } else if (placement_tier(t->pm, page) == TIER_LTRAM) {
-        int rc = migrate_promote_locked(t, page);
+    pthread_mutex_lock(&c->lock);
+    if (placement_migrating(c->pm, page)) {
+        f->inflight_faults++;
+    } else if (placement_tier(c->pm, page) == TIER_LTRAM) {
+        int rc = migrate_promote_locked(f->eng, page);
         if (rc == 0)
-            latency_record(&t->promote_lat, stats_now_ns() - t_recv);
+            latency_record(&f->promote_lat, clock_now_ns() - t_recv);
         done = rc != -EAGAIN;
     } else {
-        int rc = uffd_writeprotect(t->uffd, guest_page(t, page), 4096, false);
-        t->probe_faults += rc == 0;
+        int rc = uffd_writeprotect(c->uffd, core_guest_page(c, page), 4096, false);
+        f->probe_faults += rc == 0;
         done = rc != -EAGAIN;
     }
-    pthread_mutex_unlock(&t->lock);
+    pthread_mutex_unlock(&c->lock);
     return done;
 }
 
 /* Minor fault: false if it must be retried later. */
-static bool serve_minor(struct tiering *t, uint64_t page)
+static bool serve_minor(struct fault_path *f, uint64_t page)
 {
+    struct tier_core *c = f->core;
     bool done = true;
-    pthread_mutex_lock(&t->lock);
-    t->minor_faults++;
-    if (placement_migrating(t->pm, page)) {
-        t->inflight_faults++;
+    pthread_mutex_lock(&c->lock);
+    if (placement_migrating(c->pm, page)) {
+        f->inflight_faults++;
     } else {
-        daemon_note_touch(t, page);
-        int rc = uffd_continue(t->uffd, guest_page(t, page), 4096);
+        if (f->mon)
+            monitor_note_fault(f->mon, page);
+        int rc = uffd_continue(c->uffd, core_guest_page(c, page), 4096);
         if (rc == -EEXIST)      /* another vCPU's touch mapped it first */
-            rc = uffd_wake(t->uffd, guest_page(t, page), 4096);
+            rc = uffd_wake(c->uffd, core_guest_page(c, page), 4096);
         done = rc != -EAGAIN;
         if (rc < 0 && rc != -EAGAIN)
             log_warn("tiering: resolving an access fault at GPA 0x%llx: %s",
                      (unsigned long long)(page * 4096), strerror(-rc));
     }
-    pthread_mutex_unlock(&t->lock);
+    pthread_mutex_unlock(&c->lock);
     return done;
 }
 
@@ -86,69 +90,70 @@ static bool serve(void *ctx, uint64_t page, uint64_t since)
 
 /* Serve now, or queue it to retry after the next read; with no memory to
  * queue it, retry in place until served (the vCPU must not stay blocked). */
-static void serve_or_defer(struct tiering *t, uint64_t page, uint64_t since)
+static void serve_or_defer(struct fault_path *f, uint64_t page, uint64_t since)
 {
-    if (serve(t, page, since) || fault_queue_add(&t->deferred, page, since) >= 0)
+    if (serve(f, page, since) || fault_queue_add(&f->deferred, page, since) >= 0)
         return;
     log_warn("tiering: out of memory for the deferred-fault list; retrying GPA 0x%llx in place",
              (unsigned long long)(page * 4096));
-    while (!serve(t, page, since))
+    while (!serve(f, page, since))
         sched_yield();
 }
 
-static void handle_wp_fault(struct tiering *t, uint64_t addr, uint64_t t_recv)
+static void handle_wp_fault(struct fault_path *f, uint64_t addr, uint64_t t_recv)
 {
-    uint64_t page = page_of(t, addr);
+    uint64_t page = page_of(f, addr);
     if (page == UINT64_MAX) {
-        pthread_mutex_lock(&t->lock);
-        t->stray_faults++;
-        pthread_mutex_unlock(&t->lock);
+        pthread_mutex_lock(&f->core->lock);
+        f->stray_faults++;
+        pthread_mutex_unlock(&f->core->lock);
         log_warn("tiering: write fault at host address 0x%llx outside guest RAM",
                  (unsigned long long)addr);
-        uffd_wake(t->uffd, (void *)(uintptr_t)(addr & ~4095ull), 4096);
+        uffd_wake(f->core->uffd, (void *)(uintptr_t)(addr & ~4095ull), 4096);
         return;
     }
-    pthread_mutex_lock(&t->lock);
-    t->wp_faults++;
-    pthread_mutex_unlock(&t->lock);
-    serve_or_defer(t, page, t_recv);
+    pthread_mutex_lock(&f->core->lock);
+    f->wp_faults++;
+    pthread_mutex_unlock(&f->core->lock);
+    serve_or_defer(f, page, t_recv);
 }
 
-static void handle_msg(struct tiering *t, const struct uffd_msg *m, uint64_t t_recv)
+static void handle_msg(struct fault_path *f, const struct uffd_msg *m, uint64_t t_recv)
 {
     switch (m->event) {
     case UFFD_EVENT_PAGEFAULT:
         if (m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) {
-            handle_wp_fault(t, m->arg.pagefault.address, t_recv);
+            handle_wp_fault(f, m->arg.pagefault.address, t_recv);
         } else if ((m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR) &&
-                   page_of(t, m->arg.pagefault.address) != UINT64_MAX) {
-            serve_or_defer(t, page_of(t, m->arg.pagefault.address), 0);
+                   page_of(f, m->arg.pagefault.address) != UINT64_MAX) {
+            serve_or_defer(f, page_of(f, m->arg.pagefault.address), 0);
         } else {
             /* Only WP mode is registered; wake the thread so it cannot hang. */
             log_warn("tiering: unexpected missing-page fault at 0x%llx",
                      (unsigned long long)m->arg.pagefault.address);
-            uffd_wake(t->uffd, (void *)(uintptr_t)(m->arg.pagefault.address & ~4095ull), 4096);
+            uffd_wake(f->core->uffd, (void *)(uintptr_t)(m->arg.pagefault.address & ~4095ull), 4096);
         }
         break;
     case UFFD_EVENT_REMAP:
         /* No lock: a demoter may hold it while waiting for this very read. */
-        atomic_fetch_add(&t->remap_events, 1);
+        atomic_fetch_add(&f->remap_events, 1);
         break;
     default:
         break;
     }
 }
 
-void *fault_thread_main(void *arg)
+static void *fault_thread(void *arg)
 {
-    struct tiering *t = arg;
-    struct pollfd fds[2] = {{.fd = t->uffd, .events = POLLIN}, {.fd = t->stop_efd, .events = POLLIN}};
+    struct fault_path *f = arg;
+    int uffd = f->core->uffd;
+    struct pollfd fds[2] = {{.fd = uffd, .events = POLLIN}, {.fd = f->stop_efd, .events = POLLIN}};
     struct uffd_msg msgs[32];
     /* Every vCPU blocked on a fault waits for this thread: let it run before
      * spinning vCPU threads (fails harmlessly without CAP_SYS_NICE). */
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), -10);
     for (;;) {
-        ssize_t n = read(t->uffd, msgs, sizeof msgs);
+        ssize_t n = read(uffd, msgs, sizeof msgs);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -156,10 +161,10 @@ void *fault_thread_main(void *arg)
                 log_error("tiering: reading userfaultfd: %s", strerror(errno));
                 break;
             }
-            if (atomic_load(&t->fault_stopping))
+            if (atomic_load(&f->stopping))
                 break;
-            if (t->deferred.n) {
-                if (fault_queue_retry(&t->deferred, serve, t) && poll(fds, 1, 1) < 0 && errno != EINTR)
+            if (f->deferred.n) {
+                if (fault_queue_retry(&f->deferred, serve, f) && poll(fds, 1, 1) < 0 && errno != EINTR)
                     break;
                 continue;
             }
@@ -169,11 +174,61 @@ void *fault_thread_main(void *arg)
             }
             continue;
         }
-        uint64_t t_recv = stats_now_ns();
+        uint64_t t_recv = clock_now_ns();
         for (size_t i = 0; i < (size_t)n / sizeof msgs[0]; i++)
-            handle_msg(t, &msgs[i], t_recv);
-        if (t->deferred.n)
-            fault_queue_retry(&t->deferred, serve, t);
+            handle_msg(f, &msgs[i], t_recv);
+        if (f->deferred.n)
+            fault_queue_retry(&f->deferred, serve, f);
     }
     return NULL;
+}
+
+int fault_start(struct fault_path *f, struct tier_core *core, struct migrate_engine *eng, struct monitor *mon)
+{
+    f->core = core;
+    f->eng = eng;
+    f->mon = mon;
+    f->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (f->stop_efd < 0)
+        return -errno;
+    return thread_start(&f->thread, fault_thread, f);
+}
+
+void fault_stop(struct fault_path *f)
+{
+    atomic_store(&f->stopping, true);
+    uint64_t one = 1;
+    if (f->thread.started && write(f->stop_efd, &one, sizeof one) < 0)
+        log_warn("tiering: waking the fault thread: %s", strerror(errno));
+    thread_join(&f->thread);
+}
+
+void fault_fini(struct fault_path *f)
+{
+    if (f->core && f->stop_efd >= 0)
+        close(f->stop_efd);
+    f->stop_efd = -1;
+    fault_queue_free(&f->deferred);
+}
+
+void fault_json(struct fault_path *f, json_object *o)
+{
+    json_object *fl = json_object_new_object();
+    json_object *lat = json_object_new_object();
+    pthread_mutex_lock(&f->core->lock);
+    JSON_U64S(fl, {"write_faults", f->wp_faults}, {"during_demotion", f->inflight_faults},
+              {"probe_or_repeat", f->probe_faults}, {"stray", f->stray_faults});
+    const struct latency_hist *h = &f->promote_lat;
+    json_add_u64(lat, "count", h->count);
+    json_add_double(lat, "p50_us", latency_quantile(h, 0.50) / 1e3);
+    json_add_double(lat, "p99_us", latency_quantile(h, 0.99) / 1e3);
+    json_add_double(lat, "max_us", h->max_ns / 1e3);
+    json_add_double(lat, "mean_us", h->count ? h->sum_ns / 1e3 / h->count : 0);
+    pthread_mutex_unlock(&f->core->lock);
+    JSON_U64S(fl, {"deferred", atomic_load(&f->deferred.added)},
+              {"deferred_duplicates", atomic_load(&f->deferred.duplicates)},
+              {"deferred_max_depth", atomic_load(&f->deferred.max_depth)},
+              {"remap_events", atomic_load(&f->remap_events)});
+    json_object_object_add(o, "faults", fl);
+    json_object_object_add(o, "promotion_latency", lat);
 }

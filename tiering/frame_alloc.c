@@ -2,6 +2,8 @@
  * with a least-worn preference (policy in frame_alloc.h). */
 #include "tiering/frame_alloc.h"
 
+#include "lib/bitmap.h"
+
 #include <errno.h>
 #include <stdlib.h>
 
@@ -31,21 +33,6 @@ struct frame_alloc {
     uint32_t hist[NBUCKETS];            /* free frames per wear bucket */
     uint64_t nonempty[BUCKET_WORDS];    /* hist[b] != 0 */
 };
-
-static bool bit_get(const uint64_t *bm, uint32_t i)
-{
-    return (bm[i / 64] >> (i % 64)) & 1;
-}
-
-static void bit_set(uint64_t *bm, uint32_t i)
-{
-    bm[i / 64] |= 1ull << (i % 64);
-}
-
-static void bit_clear(uint64_t *bm, uint32_t i)
-{
-    bm[i / 64] &= ~(1ull << (i % 64));
-}
 
 static uint32_t bucket_of(uint32_t w)
 {
@@ -86,14 +73,14 @@ static void hist_add(struct frame_alloc *fa, uint32_t f)
 {
     uint32_t b = bucket_of(fa->snap[f]);
     if (fa->hist[b]++ == 0)
-        bit_set(fa->nonempty, b);
+        bitmap_set(fa->nonempty, b, true);
 }
 
 static void hist_del(struct frame_alloc *fa, uint32_t f)
 {
     uint32_t b = bucket_of(fa->snap[f]);
     if (--fa->hist[b] == 0)
-        bit_clear(fa->nonempty, b);
+        bitmap_set(fa->nonempty, b, false);
 }
 
 /* Candidates have wear <= this. The mean term keeps max/mean within
@@ -115,28 +102,31 @@ static uint64_t candidate_limit(const struct frame_alloc *fa)
 
 static void make_free(struct frame_alloc *fa, uint32_t f)
 {
-    bit_set(fa->free_bm, f);
+    bitmap_set(fa->free_bm, f, true);
     hist_add(fa, f);
     fa->nfree++;
 }
 
-static void take_free(struct frame_alloc *fa, uint32_t f)
+/* A free frame leaves the free set (for use or retirement). */
+static void leave_free(struct frame_alloc *fa, uint32_t f)
 {
-    bit_clear(fa->free_bm, f);
+    bitmap_set(fa->free_bm, f, false);
     hist_del(fa, f);
     sync_wear(fa, f);
     fa->nfree--;
-    bit_set(fa->used_bm, f);
+}
+
+static void take_free(struct frame_alloc *fa, uint32_t f)
+{
+    leave_free(fa, f);
+    bitmap_set(fa->used_bm, f, true);
     fa->nused++;
 }
 
 static void retire_free(struct frame_alloc *fa, uint32_t f)
 {
-    bit_clear(fa->free_bm, f);
-    hist_del(fa, f);
-    sync_wear(fa, f);
-    fa->nfree--;
-    bit_set(fa->doomed_bm, f);
+    leave_free(fa, f);
+    bitmap_set(fa->doomed_bm, f, true);
     fa->nretired++;
 }
 
@@ -180,7 +170,7 @@ int frame_alloc_init(struct frame_alloc **out, uint32_t nframes, const uint32_t 
     for (uint32_t f = 0; f < nframes; f++) {
         sync_wear(fa, f);
         if (is_due(fa, f)) {
-            bit_set(fa->doomed_bm, f);
+            bitmap_set(fa->doomed_bm, f, true);
             fa->nretired++;
         } else {
             make_free(fa, f);
@@ -250,7 +240,7 @@ uint32_t frame_alloc_run(struct frame_alloc *fa, uint32_t want, uint32_t *first)
     do {
         take_free(fa, start + len);
         len++;
-    } while (len < want && start + len < fa->n && bit_get(fa->free_bm, start + len) &&
+    } while (len < want && start + len < fa->n && bitmap_test(fa->free_bm, start + len) &&
              !is_due(fa, start + len) && fa->wear[start + len] <= limit);
 
     fa->cursor = start + len < fa->n ? start + len : 0;
@@ -269,7 +259,7 @@ uint32_t frame_alloc_claim(struct frame_alloc *fa, uint32_t first, uint32_t want
         return 0;
     uint64_t limit = candidate_limit(fa);
     uint32_t len = 0;
-    while (len < want && bit_get(fa->free_bm, first + len) && !is_due(fa, first + len) &&
+    while (len < want && bitmap_test(fa->free_bm, first + len) && !is_due(fa, first + len) &&
            fa->wear[first + len] <= limit) {
         take_free(fa, first + len);
         len++;
@@ -283,15 +273,15 @@ int frame_alloc_free(struct frame_alloc *fa, uint32_t first, uint32_t n)
     if (!range_ok(fa, first, n))
         return -EINVAL;
     for (uint32_t f = first; f < first + n; f++) {
-        if (!bit_get(fa->used_bm, f)) {
+        if (!bitmap_test(fa->used_bm, f)) {
             rc = -EINVAL;   /* double free or never allocated */
             continue;
         }
-        bit_clear(fa->used_bm, f);
+        bitmap_set(fa->used_bm, f, false);
         fa->nused--;
         sync_wear(fa, f);
-        if (bit_get(fa->doomed_bm, f) || is_due(fa, f)) {
-            bit_set(fa->doomed_bm, f);
+        if (bitmap_test(fa->doomed_bm, f) || is_due(fa, f)) {
+            bitmap_set(fa->doomed_bm, f, true);
             fa->nretired++;
         } else {
             make_free(fa, f);
@@ -305,7 +295,7 @@ int frame_alloc_note_written(struct frame_alloc *fa, uint32_t first, uint32_t n)
     if (!range_ok(fa, first, n))
         return -EINVAL;
     for (uint32_t f = first; f < first + n; f++) {
-        if (bit_get(fa->free_bm, f)) {
+        if (bitmap_test(fa->free_bm, f)) {
             /* Written while free: a caller bug, but keep the books straight. */
             hist_del(fa, f);
             sync_wear(fa, f);
@@ -315,8 +305,8 @@ int frame_alloc_note_written(struct frame_alloc *fa, uint32_t first, uint32_t n)
             continue;
         }
         sync_wear(fa, f);
-        if (is_due(fa, f) && bit_get(fa->used_bm, f))
-            bit_set(fa->doomed_bm, f);
+        if (is_due(fa, f) && bitmap_test(fa->used_bm, f))
+            bitmap_set(fa->doomed_bm, f, true);
     }
     return 0;
 }
@@ -325,10 +315,10 @@ int frame_alloc_retire(struct frame_alloc *fa, uint32_t frame)
 {
     if (!range_ok(fa, frame, 1))
         return -EINVAL;
-    if (bit_get(fa->free_bm, frame))
+    if (bitmap_test(fa->free_bm, frame))
         retire_free(fa, frame);
     else
-        bit_set(fa->doomed_bm, frame);   /* used: retires on free; retired: no-op */
+        bitmap_set(fa->doomed_bm, frame, true);   /* used: retires on free; retired: no-op */
     return 0;
 }
 
@@ -349,7 +339,7 @@ uint32_t frame_alloc_retired_count(const struct frame_alloc *fa)
 
 bool frame_alloc_is_used(const struct frame_alloc *fa, uint32_t frame)
 {
-    return frame < fa->n && bit_get(fa->used_bm, frame);
+    return frame < fa->n && bitmap_test(fa->used_bm, frame);
 }
 
 const uint64_t *frame_alloc_used_bitmap(const struct frame_alloc *fa)

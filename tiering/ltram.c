@@ -1,10 +1,12 @@
 /* The LtRAM device: backing store, write model, wear and audit. */
 #include "tiering/ltram.h"
 
+#include "lib/clock.h"
+#include "lib/err.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,20 +34,6 @@ struct ltram {
     uint64_t frames_written_ever, writes, host_bytes, media_bytes, erases;
     uint64_t modeled_ns_total, delay_ns_total, audit_failures;
 };
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 static uint64_t sat_mul(uint64_t a, uint64_t b)
 {
@@ -88,29 +76,29 @@ static int open_file(const char *path, uint64_t *capacity, int *fd_out, char *er
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
         int rc = errno == EMFILE || errno == ENFILE || errno == ENOMEM ? -errno : -EINVAL;
-        return fail(err, errlen, rc, "cannot open LtRAM file '%s': %s", path, strerror(errno));
+        return errf(err, errlen, rc, "cannot open LtRAM file '%s': %s", path, strerror(errno));
     }
     if (fstat(fd, &st) < 0) {
         int e = errno;
         close(fd);
-        return fail(err, errlen, -EINVAL, "cannot stat LtRAM file '%s': %s", path, strerror(e));
+        return errf(err, errlen, -EINVAL, "cannot stat LtRAM file '%s': %s", path, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return fail(err, errlen, -EINVAL, "LtRAM file '%s' is not a regular file (a device's mappings "
+        return errf(err, errlen, -EINVAL, "LtRAM file '%s' is not a regular file (a device's mappings "
                     "need not be one memory); use a file on tmpfs, e.g. /dev/shm", path);
     }
     if (*capacity == 0) {
         *capacity = (uint64_t)st.st_size & ~(uint64_t)(LTRAM_FRAME_SIZE - 1);
         if (*capacity == 0) {
             close(fd);
-            return fail(err, errlen, -EINVAL, "LtRAM file '%s' is %lld bytes, smaller than one "
+            return errf(err, errlen, -EINVAL, "LtRAM file '%s' is %lld bytes, smaller than one "
                         "4 KiB frame", path, (long long)st.st_size);
         }
     } else if ((uint64_t)st.st_size < *capacity && ftruncate(fd, (off_t)*capacity) < 0) {
         int e = errno;
         close(fd);
-        return fail(err, errlen, -EINVAL, "cannot size LtRAM file '%s' to %llu bytes: %s", path,
+        return errf(err, errlen, -EINVAL, "cannot size LtRAM file '%s' to %llu bytes: %s", path,
                     (unsigned long long)*capacity, strerror(e));
     }
     *fd_out = fd;
@@ -121,11 +109,11 @@ static int open_memfd(uint64_t capacity, int *fd_out, char *err, size_t errlen)
 {
     int fd = memfd_create("arom-ltram", MFD_CLOEXEC);
     if (fd < 0)
-        return fail(err, errlen, -errno, "cannot create the emulated LtRAM memfd: %s", strerror(errno));
+        return errf(err, errlen, -errno, "cannot create the emulated LtRAM memfd: %s", strerror(errno));
     if (ftruncate(fd, (off_t)capacity) < 0) {
         int rc = -errno;
         close(fd);
-        return fail(err, errlen, rc, "cannot size the emulated LtRAM to %llu bytes: %s",
+        return errf(err, errlen, rc, "cannot size the emulated LtRAM to %llu bytes: %s",
                     (unsigned long long)capacity, strerror(-rc));
     }
     *fd_out = fd;
@@ -139,10 +127,10 @@ static int check_capacity(uint64_t *capacity, char *err, size_t errlen)
     if (*capacity == 0)
         return 0;
     if (frames == 0)
-        return fail(err, errlen, -EINVAL, "LtRAM capacity %llu bytes is smaller than one 4 KiB frame",
+        return errf(err, errlen, -EINVAL, "LtRAM capacity %llu bytes is smaller than one 4 KiB frame",
                     (unsigned long long)*capacity);
     if (frames > UINT32_MAX)
-        return fail(err, errlen, -EINVAL, "LtRAM capacity %llu bytes exceeds 2^32 frames",
+        return errf(err, errlen, -EINVAL, "LtRAM capacity %llu bytes exceeds 2^32 frames",
                     (unsigned long long)*capacity);
     *capacity = frames * LTRAM_FRAME_SIZE;
     return 0;
@@ -156,7 +144,7 @@ static int open_backing(struct ltram *lt, const char *spec, uint64_t capacity, c
     if (strcmp(spec, "emulated") == 0) {
         lt->backend = LTRAM_EMULATED;
         if (capacity == 0)
-            return fail(err, errlen, -EINVAL, "emulated LtRAM needs a capacity");
+            return errf(err, errlen, -EINVAL, "emulated LtRAM needs a capacity");
         rc = open_memfd(capacity, &lt->fd, err, errlen);
     } else if (strncmp(spec, "file:", 5) == 0 && spec[5] != '\0') {
         lt->backend = LTRAM_FILE;
@@ -165,7 +153,7 @@ static int open_backing(struct ltram *lt, const char *spec, uint64_t capacity, c
         if (rc == 0)   /* capacity may have come from the file's size */
             rc = check_capacity(&capacity, err, errlen);
     } else {
-        return fail(err, errlen, -EINVAL, "unknown LtRAM backend '%s' (want 'emulated' or 'file:PATH')",
+        return errf(err, errlen, -EINVAL, "unknown LtRAM backend '%s' (want 'emulated' or 'file:PATH')",
                     spec);
     }
     if (rc < 0)
@@ -176,7 +164,7 @@ static int open_backing(struct ltram *lt, const char *spec, uint64_t capacity, c
         rc = -errno;
         if (path && rc != -ENOMEM)
             rc = -EINVAL;       /* the file cannot be mapped as asked */
-        return fail(err, errlen, rc, "cannot mmap LtRAM %s%s%s (%llu bytes): %s",
+        return errf(err, errlen, rc, "cannot mmap LtRAM %s%s%s (%llu bytes): %s",
                     path ? "file '" : "memfd", path ? path : "", path ? "'" : "",
                     (unsigned long long)capacity, strerror(-rc));
     }
@@ -189,17 +177,17 @@ int ltram_prefault(struct ltram *lt, char *err, size_t errlen)
 {
     uint64_t bytes = (uint64_t)lt->nframes * LTRAM_FRAME_SIZE;
     if (fallocate(lt->fd, 0, 0, (off_t)bytes) < 0 && errno != EOPNOTSUPP)
-        return fail(err, errlen, -errno, "cannot allocate %llu bytes of LtRAM: %s",
+        return errf(err, errlen, -errno, "cannot allocate %llu bytes of LtRAM: %s",
                     (unsigned long long)bytes, strerror(errno));
     if (madvise(lt->base, bytes, MADV_POPULATE_WRITE) < 0 && errno != EINVAL)
-        return fail(err, errlen, -errno, "cannot populate LtRAM: %s", strerror(errno));
+        return errf(err, errlen, -errno, "cannot populate LtRAM: %s", strerror(errno));
     return 0;
 }
 
 static int check_profile(const struct ltram_profile *p, char *err, size_t errlen)
 {
     if (p->write_unit == 0)
-        return fail(err, errlen, -EINVAL, "LtRAM profile '%s': write unit must be at least 1 byte",
+        return errf(err, errlen, -EINVAL, "LtRAM profile '%s': write unit must be at least 1 byte",
                     p->name);
     return 0;
 }
@@ -211,11 +199,11 @@ int ltram_open(struct ltram **out, const char *spec, uint64_t capacity,
     int rc;
 
     if (!out || !spec)
-        return fail(err, errlen, -EINVAL, "ltram_open: missing argument");
+        return errf(err, errlen, -EINVAL, "ltram_open: missing argument");
     *out = NULL;
     if (!prof) {
         if (ltram_profile_lookup(LTRAM_DEFAULT_PROFILE, &def) < 0)
-            return fail(err, errlen, -ENOENT, "default LtRAM profile missing");
+            return errf(err, errlen, -ENOENT, "default LtRAM profile missing");
         prof = &def;
     }
     if ((rc = check_profile(prof, err, errlen)) < 0 || (rc = check_capacity(&capacity, err, errlen)) < 0)
@@ -223,7 +211,7 @@ int ltram_open(struct ltram **out, const char *spec, uint64_t capacity,
 
     struct ltram *lt = calloc(1, sizeof *lt);
     if (!lt)
-        return fail(err, errlen, -ENOMEM, "out of memory for the LtRAM device");
+        return errf(err, errlen, -ENOMEM, "out of memory for the LtRAM device");
     lt->fd = -1;
     lt->prof = *prof;
     lt->delay_scale = 1.0;
@@ -234,7 +222,7 @@ int ltram_open(struct ltram **out, const char *spec, uint64_t capacity,
         lt->wear = calloc(lt->nframes, sizeof *lt->wear);
         lt->csum = calloc(lt->nframes, sizeof *lt->csum);
         if (!lt->wear || !lt->csum)
-            rc = fail(err, errlen, -ENOMEM, "out of memory for LtRAM wear/checksum tables (%u frames)",
+            rc = errf(err, errlen, -ENOMEM, "out of memory for LtRAM wear/checksum tables (%u frames)",
                       lt->nframes);
     }
     if (rc < 0) {
@@ -291,21 +279,14 @@ void *ltram_frame_ptr(struct ltram *lt, uint32_t frame)
     return lt->base + (size_t)frame * LTRAM_FRAME_SIZE;
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Real delay of ns nanoseconds: spin for short ones (sleep granularity
  * would dominate), sleep to an absolute deadline for long ones (robust to
  * signals). */
 static void inject_delay(uint64_t ns)
 {
-    uint64_t deadline = sat_add(now_ns(), ns);
+    uint64_t deadline = sat_add(clock_now_ns(), ns);
     if (ns < SPIN_LIMIT_NS) {
-        while (now_ns() < deadline)
+        while (clock_now_ns() < deadline)
             ;
         return;
     }

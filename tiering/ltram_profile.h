@@ -1,7 +1,7 @@
 /* LtRAM device presets: the latency, write-unit, erase and endurance figures
- * the device model (tiering/ltram.c) injects and accounts. Numbers come from
- * the published figures in shared/README.md; where a figure is missing the
- * preset says "assumed" in `source`. */
+ * the device model (tiering/ltram.c) injects and accounts. Numbers come
+ * from published figures (the AROM authors' material, Optane studies); where
+ * a figure is missing the preset says "assumed" in `source`. */
 #ifndef AROM_TIERING_LTRAM_PROFILE_H
 #define AROM_TIERING_LTRAM_PROFILE_H
 
@@ -32,12 +32,18 @@ int ltram_profile_lookup(const char *name, struct ltram_profile *out);
 /* "nor-flash, optane, ..." for help texts and error messages. */
 const char *ltram_profile_names(void);
 
-/* Set one field from text. Keys: read-ns, write-ns, erase-ns (decimal, with
- * an optional ns/us/ms suffix), write-unit, erase-block (decimal bytes, with
- * an optional K/KiB suffix), endurance (decimal, or mantissa e exponent such
- * as 1e5). Returns 0 or -EINVAL with a message in err; *p is untouched on
- * error. */
-int ltram_profile_override(struct ltram_profile *p, const char *key, const char *value,
-                           char *err, size_t errlen);
+/* Figures given on the command line over a preset's: a field counts when
+ * its bit is in `set`. The option table bounds them (vmm/options.c). */
+enum {
+    LTRAM_SET_READ_NS = 1 << 0, LTRAM_SET_WRITE_NS = 1 << 1, LTRAM_SET_WRITE_UNIT = 1 << 2,
+    LTRAM_SET_ERASE_NS = 1 << 3, LTRAM_SET_ERASE_BLOCK = 1 << 4, LTRAM_SET_ENDURANCE = 1 << 5,
+};
+struct ltram_overrides {
+    unsigned set;
+    uint64_t read_ns, write_ns, write_unit, erase_ns, erase_block, endurance;
+};
+
+/* Apply the overrides that are set to *p. */
+void ltram_profile_apply(struct ltram_profile *p, const struct ltram_overrides *o);
 
 #endif

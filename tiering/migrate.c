@@ -1,7 +1,7 @@
 /*
  * The migration engine: demotion (DRAM -> LtRAM) and promotion (LtRAM ->
- * DRAM) of guest pages while vCPUs run. The recipe, from the verified probe
- * in shared/probes/atomic_demotion_mremap.c:
+ * DRAM) of guest pages while vCPUs run. The recipe (docs/TIERING.md; it
+ * was first verified on this host class by a stand-alone probe):
  *
  * demote a run of pages
  *   1. reserve (lock): pages MIGRATING, LtRAM frames, endurance tokens
@@ -22,218 +22,290 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "tiering/engine.h"
+#include "lib/clock.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "tiering/migrate.h"
 #include "tiering/uffd.h"
-#include "vmm/log.h"
-#include "vmm/stats.h"
 
-#define PAGE 4096ull
+#define PAGE PAGE_SIZE_4K
+#define BLOCK_PAGES 512ull          /* 2 MiB: the unit of a block promotion */
+#define AUDIT_STEP 256u             /* frames hashed per hold of lt_lock (1 MiB, ~0.1 ms) */
 
-static bool is_break(const struct placement *pm, uint64_t a)
+/* A demotion registers each LtRAM mapping it swaps in with userfaultfd and
+ * write-protects it, so the backing must support that as guest RAM does:
+ * memfds and files on tmpfs/shmem do, files on disk filesystems (ext4,
+ * xfs, DAX) do not. Probe once with one frame, rather than have every
+ * demotion fail later. */
+static int probe_ltram_wp(struct migrate_engine *e, char *err, size_t errlen)
 {
-    enum tier ta = placement_tier(pm, a - 1), tb = placement_tier(pm, a);
-    if (ta != tb)
-        return true;
-    return ta == TIER_LTRAM && placement_frame(pm, a) != placement_frame(pm, a - 1) + 1;
+    void *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, TIERING_MAP_FLAGS, ltram_fd(e->lt),
+                   (off_t)ltram_file_offset(e->lt));
+    if (p == MAP_FAILED) {
+        snprintf(err, errlen, "mapping an LtRAM frame: %s", strerror(errno));
+        return errno == ENOMEM ? -ENOMEM : -EINVAL;
+    }
+    int rc = uffd_register(e->core->uffd, p, PAGE, e->core->uffd_minor);
+    if (rc == 0)
+        rc = uffd_writeprotect(e->core->uffd, p, PAGE, true);
+    munmap(p, PAGE);
+    if (rc < 0) {
+        snprintf(err, errlen, "LtRAM backend %s: userfaultfd cannot write-protect its pages (%s); "
+                 "use a file on tmpfs or shmem, e.g. file:/dev/shm/NAME", e->ltram_spec, strerror(-rc));
+        return -EINVAL;
+    }
+    return 0;
 }
 
-/* Boundaries between neighbouring pages around [first, first+n): each one
- * separates two host mappings. Changing those pages changes only these. */
-static uint64_t breaks_around(struct tiering *t, uint64_t first, uint64_t n)
+static int open_device(struct migrate_engine *e, const struct tiering_config *cfg, char *err, size_t errlen)
 {
-    uint64_t lo = first ? first : 1, hi = first + n, count = 0;
-    if (hi > t->npages - 1)
-        hi = t->npages - 1;
-    for (uint64_t i = lo; i <= hi; i++)
-        count += is_break(t->pm, i);
-    return count;
+    int rc = ltram_open(&e->lt, cfg->ltram_spec, cfg->ltram_capacity, &cfg->profile, err, errlen);
+    if (rc < 0)
+        return rc;
+    ltram_set_delay_scale(e->lt, cfg->delay_scale);
+    if (cfg->prefault && (rc = ltram_prefault(e->lt, err, errlen)) < 0)
+        return rc;
+    rc = frame_alloc_init(&e->fa, ltram_frames(e->lt), ltram_wear_array(e->lt), cfg->profile.endurance);
+    if (rc < 0) {
+        snprintf(err, errlen, "LtRAM frame allocator: %s", strerror(-rc));
+        return rc;
+    }
+    double rate = cfg->token_rate;
+    if (rate <= 0)
+        rate = token_bucket_rate_for(ltram_frames(e->lt), cfg->profile.endurance, cfg->token_lifetime_s);
+    /* Unlimited endurance needs no pacing. The default burst is one write
+     * of every frame (AROM's prototype used 512 for 64 Ki frames): filling
+     * the device once costs each frame one cycle of its endurance, so the
+     * first demotion of a cold VM is not throttled; the long-run rate is. */
+    bool on = cfg->tokens && rate > 0;
+    double cap = (double)cfg->token_cap;
+    if (cap <= 0)
+        cap = ltram_frames(e->lt) > 512 ? ltram_frames(e->lt) : 512;
+    token_bucket_init(&e->tb, rate, cap, on, clock_now_ns());
+    return 0;
 }
 
-static void runs_adjust(struct tiering *t, uint64_t before, uint64_t after)
+int migrate_init(struct migrate_engine *e, struct tier_core *core, const struct tiering_config *cfg,
+                 char *err, size_t errlen)
 {
-    t->runs = t->runs + after - before;
+    *e = (struct migrate_engine){.core = core, .ltram_spec = cfg->ltram_spec};
+    pthread_mutex_init(&e->lt_lock, NULL);
+    for (uint64_t p = 0; p < core->pinned_pages && p < core->npages; p++)
+        placement_set_pinned(core->pm, p, true);    /* the system area never leaves DRAM */
+    int rc = open_device(e, cfg, err, errlen);
+    if (rc == 0)
+        rc = probe_ltram_wp(e, err, errlen);
+    if (rc == 0)
+        rc = maps_init(&e->maps, cfg->map_limit, err, errlen);
+    return rc;
+}
+
+void migrate_fini(struct migrate_engine *e)
+{
+    frame_alloc_destroy(e->fa);
+    ltram_close(e->lt);
+    e->fa = NULL;
+    e->lt = NULL;
+    pthread_mutex_destroy(&e->lt_lock);
 }
 
 /* Frames for a run at guest page start: next to its LtRAM neighbours when
  * those frames are free (then the new mapping merges with theirs — after a
  * promotion, that is the frame the page left), else from the allocator. */
-static uint32_t alloc_frames(struct tiering *t, uint64_t start, uint32_t len, uint32_t *frame)
+static uint32_t alloc_frames(struct migrate_engine *e, uint64_t start, uint32_t len, uint32_t *frame)
 {
-    if (start > 0 && placement_tier(t->pm, start - 1) == TIER_LTRAM) {
-        uint32_t f = placement_frame(t->pm, start - 1) + 1;
-        uint32_t got = frame_alloc_claim(t->fa, f, len);
+    const struct placement *pm = e->core->pm;
+    if (start > 0 && placement_tier(pm, start - 1) == TIER_LTRAM) {
+        uint32_t f = placement_frame(pm, start - 1) + 1;
+        uint32_t got = frame_alloc_claim(e->fa, f, len);
         if (got) {
             *frame = f;
             return got;
         }
     }
     uint64_t end = start + len;
-    if (end < t->npages && placement_tier(t->pm, end) == TIER_LTRAM && placement_frame(t->pm, end) >= len) {
-        uint32_t f = placement_frame(t->pm, end) - len;
-        uint32_t got = frame_alloc_claim(t->fa, f, len);
+    if (end < e->core->npages && placement_tier(pm, end) == TIER_LTRAM && placement_frame(pm, end) >= len) {
+        uint32_t f = placement_frame(pm, end) - len;
+        uint32_t got = frame_alloc_claim(e->fa, f, len);
         if (got == len) {
             *frame = f;
             return got;
         }
         if (got)
-            frame_alloc_free(t->fa, f, got);    /* never written: no wear */
+            frame_alloc_free(e->fa, f, got);    /* never written: no wear */
     }
-    return frame_alloc_run(t->fa, len, frame);
+    return frame_alloc_run(e->fa, len, frame);
 }
 
-/* Step 1. Returns run length (0: nothing to do) or a negative AROM error. */
-static int64_t reserve_run(struct tiering *t, uint64_t *cursor, uint64_t end,
+/* Step 1. Returns run length (0: nothing to do) or a negative errno. */
+static int64_t reserve_run(struct migrate_engine *e, uint64_t *cursor, uint64_t end,
                            uint64_t *start, uint32_t *frame)
 {
-    uint64_t len = placement_next_demotable_run(t->pm, *cursor, end, MAX_DEMOTE_RUN, start);
+    uint64_t from = *cursor > e->core->pinned_pages ? *cursor : e->core->pinned_pages;
+    uint64_t len = placement_next_demotable_run(e->core->pm, from, end, MAX_DEMOTE_RUN, start);
     if (!len) {
         *cursor = end;
         return 0;
     }
-    if (t->runs + t->map_slack + 2 > t->map_limit) {
-        t->map_limited++;
-        return -AROM_EAGAIN;
-    }
-    uint32_t got = alloc_frames(t, *start, (uint32_t)len, frame);
+    if (!maps_may_demote(&e->maps))
+        return -EAGAIN;
+    uint32_t got = alloc_frames(e, *start, (uint32_t)len, frame);
     if (!got) {
-        t->ltram_full++;
-        return -AROM_ENOSPC;
+        e->ltram_full++;
+        return -ENOSPC;
     }
-    uint64_t tokens = token_bucket_take(&t->tb, got, stats_now_ns());
+    uint64_t tokens = token_bucket_take(&e->tb, got, clock_now_ns());
     if (tokens < got) {
-        frame_alloc_free(t->fa, *frame + (uint32_t)tokens, got - (uint32_t)tokens);
-        t->token_limited++;
+        frame_alloc_free(e->fa, *frame + (uint32_t)tokens, got - (uint32_t)tokens);
+        e->token_limited++;
         if (!tokens)
-            return -AROM_EAGAIN;
+            return -EAGAIN;
     }
     for (uint64_t i = 0; i < tokens; i++)
-        placement_set_migrating(t->pm, *start + i, true);
+        placement_set_migrating(e->core->pm, *start + i, true);
     *cursor = *start + tokens;
     return (int64_t)tokens;
 }
 
 /* Steps 2-6, no lock held. Returns 0 or -errno; on error the guest range
  * still maps its DRAM pages (nothing was swapped). */
-static int swap_in_ltram(struct tiering *t, uint64_t start, uint64_t n, uint32_t frame,
-                         bool *written)
+static int swap_in_ltram(struct migrate_engine *e, uint64_t start, uint64_t n, uint32_t frame, bool *written)
 {
-    uint8_t *g = guest_page(t, start);
+    struct tier_core *c = e->core;
+    uint8_t *g = core_guest_page(c, start);
     uint64_t bytes = n * PAGE;
-    int rc = uffd_writeprotect_retry(t->uffd, g, bytes, true);
+    int rc = uffd_writeprotect_retry(c->uffd, g, bytes, true);
     if (rc < 0)
         return rc;
 
-    pthread_mutex_lock(&t->lt_lock);
-    rc = ltram_write_frames(t->lt, frame, (uint32_t)n, t->dram + start * PAGE);
-    pthread_mutex_unlock(&t->lt_lock);
+    pthread_mutex_lock(&e->lt_lock);
+    rc = ltram_write_frames(e->lt, frame, (uint32_t)n, c->dram + start * PAGE);
+    pthread_mutex_unlock(&e->lt_lock);
     if (rc < 0)
         return rc;
     *written = true;
 
-    off_t off = (off_t)(ltram_file_offset(t->lt) + (uint64_t)frame * PAGE);
-    void *s = mmap(NULL, bytes, PROT_READ | PROT_WRITE, GUEST_MAP_FLAGS | MAP_POPULATE,
-                   ltram_fd(t->lt), off);
+    off_t off = (off_t)(ltram_file_offset(e->lt) + (uint64_t)frame * PAGE);
+    void *s = mmap(NULL, bytes, PROT_READ | PROT_WRITE, TIERING_MAP_FLAGS | MAP_POPULATE, ltram_fd(e->lt), off);
     if (s == MAP_FAILED)
         return -errno;
-    rc = uffd_register(t->uffd, s, bytes, t->access == ACCESS_UFFD);
+    rc = uffd_register(c->uffd, s, bytes, c->uffd_minor);
     if (!rc)
-        rc = uffd_writeprotect_retry(t->uffd, s, bytes, true);
+        rc = uffd_writeprotect_retry(c->uffd, s, bytes, true);
     if (!rc && mremap(s, bytes, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, g) == MAP_FAILED)
         rc = -errno;
     if (rc < 0) {
         munmap(s, bytes);
         return rc;
     }
-    if (fallocate(t->dram_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(start * PAGE),
-                  (off_t)bytes) < 0)
+    if (fallocate(c->dram_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(start * PAGE), (off_t)bytes) < 0)
         log_warn("tiering: punching DRAM pages out of the memfd: %s", strerror(errno));
     return 0;
 }
 
-/* Step 7. */
-static void commit_run(struct tiering *t, uint64_t start, uint64_t n, uint32_t frame)
+/* Step 7 (lock held). */
+static void commit_run(struct migrate_engine *e, uint64_t start, uint64_t n, uint32_t frame)
 {
-    uint64_t before = breaks_around(t, start, n);
+    struct placement *pm = e->core->pm;
+    uint64_t before = maps_breaks(pm, start, n);
     for (uint64_t i = 0; i < n; i++) {
-        placement_set_ltram(t->pm, start + i, frame + (uint32_t)i);
-        placement_set_migrating(t->pm, start + i, false);
+        placement_set_ltram(pm, start + i, frame + (uint32_t)i);
+        placement_set_migrating(pm, start + i, false);
     }
-    runs_adjust(t, before, breaks_around(t, start, n));
-    frame_alloc_note_written(t->fa, frame, (uint32_t)n);
-    uint32_t epoch = atomic_load(&t->epoch);
-    for (uint64_t i = 0; i < n; i++) {
-        uint32_t last = placement_demote_epoch(t->pm, start + i);
-        policy_on_demote(epoch, &last);
-        placement_set_demote_epoch(t->pm, start + i, last);
-    }
-    t->demotions += n;
-    t->demote_batches++;
+    maps_adjust(&e->maps, before, maps_breaks(pm, start, n));
+    frame_alloc_note_written(e->fa, frame, (uint32_t)n);
+    e->demotions += n;
+    e->demote_batches++;
     /* A page pinned while its demotion was in flight goes straight back. */
     for (uint64_t i = 0; i < n; i++)
-        if (placement_pinned(t->pm, start + i))
-            migrate_promote_locked(t, start + i);
+        if (placement_pinned(pm, start + i))
+            migrate_promote_locked(e, start + i);
 }
 
 /* Lock held; the caller has released the write protection first. */
-static void abort_run(struct tiering *t, uint64_t start, uint64_t n, uint32_t frame, bool written)
+static void abort_run(struct migrate_engine *e, uint64_t start, uint64_t n, uint32_t frame, bool written)
 {
     for (uint64_t i = 0; i < n; i++)
-        placement_set_migrating(t->pm, start + i, false);
+        placement_set_migrating(e->core->pm, start + i, false);
     if (written)
-        frame_alloc_note_written(t->fa, frame, (uint32_t)n);
-    frame_alloc_free(t->fa, frame, (uint32_t)n);
+        frame_alloc_note_written(e->fa, frame, (uint32_t)n);
+    frame_alloc_free(e->fa, frame, (uint32_t)n);
 }
 
-int64_t migrate_demote_next(struct tiering *t, uint64_t *cursor, uint64_t end)
+/* Demote the next demotable run in [*cursor, end): pages demoted (> 0), 0
+ * when none is left (*cursor = end), or -errno. */
+static int64_t demote_next(struct migrate_engine *e, uint64_t *cursor, uint64_t end)
 {
+    struct tier_core *c = e->core;
     uint64_t start = 0;
     uint32_t frame = 0;
-    pthread_mutex_lock(&t->lock);
-    int64_t n = reserve_run(t, cursor, end, &start, &frame);
-    pthread_mutex_unlock(&t->lock);
+    pthread_mutex_lock(&c->lock);
+    int64_t n = reserve_run(e, cursor, end, &start, &frame);
+    pthread_mutex_unlock(&c->lock);
     if (n <= 0)
         return n;
 
     bool written = false;
-    int rc = swap_in_ltram(t, start, (uint64_t)n, frame, &written);
+    int rc = swap_in_ltram(e, start, (uint64_t)n, frame, &written);
     if (rc < 0)     /* waiting stores land in DRAM, intact */
-        uffd_writeprotect_retry(t->uffd, guest_page(t, start), (uint64_t)n * PAGE, false);
+        uffd_writeprotect_retry(c->uffd, core_guest_page(c, start), (uint64_t)n * PAGE, false);
 
-    pthread_mutex_lock(&t->lock);
+    pthread_mutex_lock(&c->lock);
     if (rc < 0) {
-        abort_run(t, start, (uint64_t)n, frame, written);
-        pthread_mutex_unlock(&t->lock);
+        abort_run(e, start, (uint64_t)n, frame, written);
+        pthread_mutex_unlock(&c->lock);
         log_warn("tiering: demotion of %lld pages at GPA 0x%llx abandoned, data stays on DRAM: %s",
                  (long long)n, (unsigned long long)(start * PAGE), strerror(-rc));
-        return rc == -ENOMEM ? -AROM_EAGAIN : -AROM_EINVAL;
+        return rc == -ENOMEM ? -EAGAIN : -EIO;
     }
-    commit_run(t, start, (uint64_t)n, frame);
-    pthread_mutex_unlock(&t->lock);
+    commit_run(e, start, (uint64_t)n, frame);
+    pthread_mutex_unlock(&c->lock);
     /* Stores that hit the range during the migration retry now. */
-    uffd_wake(t->uffd, guest_page(t, start), (uint64_t)n * PAGE);
+    uffd_wake(c->uffd, core_guest_page(c, start), (uint64_t)n * PAGE);
     return n;
 }
 
-#define BLOCK_PAGES 512ull         /* 2 MiB: the unit of a block promotion */
+int64_t migrate_demote(struct migrate_engine *e, uint64_t first, uint64_t n)
+{
+    uint64_t cursor = first, end = first + n;
+    int64_t total = 0;
+    if (end > e->core->npages || end < first)
+        return -EINVAL;
+    while (cursor < end) {
+        /* Near the ceiling, correct the estimate against the kernel's count. */
+        pthread_mutex_lock(&e->core->lock);
+        bool recount = maps_near_limit(&e->maps, 4096) && (e->demote_batches & 63) == 0;
+        pthread_mutex_unlock(&e->core->lock);
+        if (recount)
+            maps_recount(&e->maps, &e->core->lock);
+        int64_t got = demote_next(e, &cursor, end);
+        if (got < 0)
+            return total ? total : got;
+        total += got;
+    }
+    return total;
+}
 
 /* The 2 MiB block around page, shrunk so it holds no page being migrated
  * (a demoter is swapping those mappings). */
-static void block_around(struct tiering *t, uint64_t page, uint64_t *first, uint64_t *n)
+static void block_around(struct migrate_engine *e, uint64_t page, uint64_t *first, uint64_t *n)
 {
+    const struct placement *pm = e->core->pm;
     uint64_t lo = page & ~(BLOCK_PAGES - 1), hi = lo + BLOCK_PAGES;
-    if (lo < t->pinned_pages)
-        lo = t->pinned_pages;
-    if (hi > t->npages)
-        hi = t->npages;
+    if (lo < e->core->pinned_pages)
+        lo = e->core->pinned_pages;
+    if (hi > e->core->npages)
+        hi = e->core->npages;
     uint64_t a = page, b = page + 1;
-    while (a > lo && !placement_migrating(t->pm, a - 1))
+    while (a > lo && !placement_migrating(pm, a - 1))
         a--;
-    while (b < hi && !placement_migrating(t->pm, b))
+    while (b < hi && !placement_migrating(pm, b))
         b++;
     *first = a;
     *n = b - a;
@@ -242,55 +314,47 @@ static void block_around(struct tiering *t, uint64_t page, uint64_t *first, uint
 /* Bring pages [first, first+n) (none migrating; any mix of tiers) home to
  * DRAM with one mapping: LtRAM pages are copied to their DRAM homes first,
  * DRAM pages already hold their data there. Lock held. */
-static int promote_range_locked(struct tiering *t, uint64_t first, uint64_t n)
+static int promote_range_locked(struct migrate_engine *e, uint64_t first, uint64_t n)
 {
+    struct tier_core *c = e->core;
+    struct placement *pm = c->pm;
     for (uint64_t p = first; p < first + n; p++)
-        if (placement_tier(t->pm, p) == TIER_LTRAM)
-            memcpy(t->dram + p * PAGE, ltram_frame_ptr(t->lt, placement_frame(t->pm, p)), PAGE);
-    uint8_t *g = guest_page(t, first);
-    uint64_t before = breaks_around(t, first, n);
-    if (mmap(g, n * PAGE, PROT_READ | PROT_WRITE, GUEST_MAP_FLAGS | MAP_FIXED, t->dram_fd,
+        if (placement_tier(pm, p) == TIER_LTRAM)
+            memcpy(c->dram + p * PAGE, ltram_frame_ptr(e->lt, placement_frame(pm, p)), PAGE);
+    uint8_t *g = core_guest_page(c, first);
+    uint64_t before = maps_breaks(pm, first, n);
+    if (mmap(g, n * PAGE, PROT_READ | PROT_WRITE, TIERING_MAP_FLAGS | MAP_FIXED, c->dram_fd,
              (off_t)(first * PAGE)) == MAP_FAILED)
         return -errno;
-    int rc = uffd_register(t->uffd, g, n * PAGE, t->access == ACCESS_UFFD);
+    int rc = uffd_register(c->uffd, g, n * PAGE, c->uffd_minor);
     if (rc < 0)     /* the pages are on DRAM and writable; they just cannot be demoted again */
-        log_warn("tiering: re-registering GPA 0x%llx: %s", (unsigned long long)(first * PAGE),
-                 strerror(-rc));
-    uint32_t epoch = atomic_load(&t->epoch);
+        log_warn("tiering: re-registering GPA 0x%llx: %s", (unsigned long long)(first * PAGE), strerror(-rc));
     for (uint64_t p = first; p < first + n; p++) {
-        if (placement_tier(t->pm, p) != TIER_LTRAM)
+        if (placement_tier(pm, p) != TIER_LTRAM)
             continue;
-        uint32_t last = placement_demote_epoch(t->pm, p);
-        uint16_t backoff = placement_backoff(t->pm, p);
-        t->pingpongs += policy_on_promote(&t->params, epoch, &last, &backoff);
-        placement_set_demote_epoch(t->pm, p, last);
-        placement_set_backoff(t->pm, p, backoff);
-        placement_set_history(t->pm, p, policy_age_write(placement_history(t->pm, p), true));
-        frame_alloc_free(t->fa, placement_frame(t->pm, p), 1);
-        placement_set_dram(t->pm, p);
-        t->promotions++;
+        frame_alloc_free(e->fa, placement_frame(pm, p), 1);
+        placement_set_dram(pm, p);
+        e->promotions++;
     }
-    runs_adjust(t, before, breaks_around(t, first, n));
-    uffd_wake(t->uffd, g, n * PAGE);
+    maps_adjust(&e->maps, before, maps_breaks(pm, first, n));
+    uffd_wake(c->uffd, g, n * PAGE);
     return 0;
 }
 
-int migrate_promote_locked(struct tiering *t, uint64_t page)
+int migrate_promote_locked(struct migrate_engine *e, uint64_t page)
 {
     uint64_t first = page, n = 1;
     /* Near the mapping ceiling a single-page promotion could split a mapping
      * in three: take the whole 2 MiB block instead, which replaces the
      * mappings inside it with one that merges with its DRAM neighbours, so
      * the count falls. The VM may go over its DRAM budget; data stays intact. */
-    if (t->runs + t->map_slack + 2 > t->map_hard) {
-        block_around(t, page, &first, &n);
-        t->block_promotions++;
-    }
-    int rc = promote_range_locked(t, first, n);
+    if (maps_block_promotion(&e->maps))
+        block_around(e, page, &first, &n);
+    int rc = promote_range_locked(e, first, n);
     if (rc == -ENOMEM && n == 1) {
-        block_around(t, page, &first, &n);
-        t->block_promotions++;
-        rc = promote_range_locked(t, first, n);
+        block_around(e, page, &first, &n);
+        maps_note_block_promotion(&e->maps);
+        rc = promote_range_locked(e, first, n);
     }
     if (rc < 0) {
         /* Last resort, to keep the vCPU alive with its data intact: let the
@@ -298,11 +362,122 @@ int migrate_promote_locked(struct tiering *t, uint64_t page)
          * invariant, so it is counted, logged and caught by the audit. */
         log_error("tiering: cannot map GPA 0x%llx back to DRAM (%s); releasing it in place",
                   (unsigned long long)(page * PAGE), strerror(-rc));
-        int wrc = uffd_writeprotect(t->uffd, guest_page(t, page), PAGE, false);
+        int wrc = uffd_writeprotect(e->core->uffd, core_guest_page(e->core, page), PAGE, false);
         if (wrc == -EAGAIN)
             return wrc;     /* a remap event is unread: the fault thread retries */
-        t->violations++;
+        e->violations++;
         return rc;
     }
     return 0;
+}
+
+int64_t migrate_pin(struct migrate_engine *e, uint64_t first, uint64_t n, bool pin)
+{
+    struct tier_core *c = e->core;
+    int64_t done = 0;
+    pthread_mutex_lock(&c->lock);
+    for (uint64_t p = first; p < first + n && p < c->npages; p++) {
+        if (p < c->pinned_pages)
+            continue;           /* the system area stays pinned */
+        placement_set_pinned(c->pm, p, pin);
+        if (pin && placement_tier(c->pm, p) == TIER_LTRAM && !placement_migrating(c->pm, p))
+            migrate_promote_locked(e, p);
+        done++;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return done;
+}
+
+/* Protecting a page is always safe (a store then faults and is served), so
+ * a page that changes tier between the check and the ioctl does no harm. */
+int64_t migrate_wp_probe(struct migrate_engine *e, uint64_t first, uint64_t n)
+{
+    struct tier_core *c = e->core;
+    int64_t done = 0;
+    for (uint64_t p = first; p < first + n && p < c->npages; p++) {
+        pthread_mutex_lock(&c->lock);
+        bool dram = core_demotable(c, p, NULL);
+        pthread_mutex_unlock(&c->lock);
+        if (dram && uffd_writeprotect_retry(c->uffd, core_guest_page(c, p), PAGE, true) == 0)
+            done++;
+    }
+    return done;
+}
+
+/* In short steps under the device lock alone: faults (which take only the
+ * core lock) never wait for it, and a demoter's LtRAM write waits at most
+ * one step. */
+uint64_t migrate_audit(struct migrate_engine *e)
+{
+    uint32_t frames = ltram_frames(e->lt), first_bad = UINT32_MAX;
+    uint64_t bad = 0;
+    for (uint32_t f = 0; f < frames; f += AUDIT_STEP) {
+        uint32_t fb;
+        pthread_mutex_lock(&e->lt_lock);
+        uint64_t b = ltram_audit(e->lt, f, AUDIT_STEP, &fb);
+        pthread_mutex_unlock(&e->lt_lock);
+        if (b && !bad)
+            first_bad = fb;
+        bad += b;
+    }
+    if (bad)
+        log_error("tiering: AUDIT FAILED: %llu LtRAM frames changed outside migration (first: frame %u)",
+                  (unsigned long long)bad, first_bad);
+    return bad;
+}
+
+/* Lock held (the frame counts). */
+static json_object *ltram_json(struct migrate_engine *e)
+{
+    struct ltram_stats ls;
+    pthread_mutex_lock(&e->lt_lock);
+    ltram_get_stats(e->lt, &ls);
+    pthread_mutex_unlock(&e->lt_lock);
+    const struct ltram_profile *p = ltram_get_profile(e->lt);
+    json_object *o = json_object_new_object();
+    json_add_str(o, "backend", e->ltram_spec);
+    json_add_str(o, "profile", p->name);
+    JSON_U64S(o, {"read_ns", p->read_ns}, {"write_ns_per_unit", p->write_ns}, {"write_unit", p->write_unit},
+              {"endurance", p->endurance}, {"frames", ls.frames}, {"capacity_bytes", ls.frames * PAGE},
+              {"frames_used", frame_alloc_used_count(e->fa)}, {"frames_free", frame_alloc_free_count(e->fa)},
+              {"frames_retired", ls.retired}, {"frames_touched", ls.frames_written_ever},
+              {"frame_writes", ls.writes}, {"bytes_written", ls.host_bytes},
+              {"media_bytes_written", ls.media_bytes});
+    json_add_double(o, "write_amplification", ls.host_bytes ? (double)ls.media_bytes / (double)ls.host_bytes : 0);
+    json_add_double(o, "modeled_write_s", (double)ls.modeled_ns_total / 1e9);
+    json_add_double(o, "injected_delay_s", (double)ls.delay_ns_total / 1e9);
+    json_object *w = json_object_new_object();
+    json_add_u64(w, "min", ls.wear_min);
+    json_add_double(w, "mean", ls.wear_mean);
+    json_add_u64(w, "max", ls.wear_max);
+    json_add_double(w, "max_over_mean", ls.wear_mean > 0 ? (double)ls.wear_max / ls.wear_mean : 0);
+    json_object_object_add(o, "wear", w);
+    return o;
+}
+
+/* Lock held. */
+static json_object *tokens_json(struct migrate_engine *e)
+{
+    json_object *o = json_object_new_object();
+    json_add_bool(o, "enabled", e->tb.enabled);
+    json_add_double(o, "rate_per_s", e->tb.rate_per_s);
+    json_add_double(o, "cap", e->tb.cap);
+    json_add_double(o, "level", token_bucket_level(&e->tb, clock_now_ns()));
+    json_add_u64(o, "granted", e->tb.granted);
+    json_add_u64(o, "throttled_batches", e->token_limited);
+    json_add_u64(o, "denied_tokens", e->tb.denied_tokens);
+    return o;
+}
+
+void migrate_json(struct migrate_engine *e, json_object *o)
+{
+    uint64_t maps = maps_process_count();       /* takes mmap_lock: before the core lock */
+    pthread_mutex_lock(&e->core->lock);
+    json_object_object_add(o, "ltram", ltram_json(e));
+    json_object_object_add(o, "tokens", tokens_json(e));
+    json_object_object_add(o, "mappings", maps_json(&e->maps, maps));
+    JSON_U64S(o, {"promotions", e->promotions}, {"demotions", e->demotions},
+              {"demotion_batches", e->demote_batches}, {"ltram_full_events", e->ltram_full},
+              {"invariant_violations", e->violations});
+    pthread_mutex_unlock(&e->core->lock);
 }

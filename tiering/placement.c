@@ -1,4 +1,4 @@
-/* Per-page placement map: tier, LtRAM frame, flags, daemon fields. */
+/* Per-page placement map: tier, LtRAM frame, flags. */
 #include "tiering/placement.h"
 
 #include <errno.h>
@@ -10,16 +10,13 @@ enum {
     PF_MIGRATING = 1u << 2,
 };
 
-/* 12 bytes, 4-byte aligned: no padding, no packing needed. */
 struct page_entry {
     uint32_t frame;          /* LtRAM frame, PLACEMENT_NO_FRAME on DRAM */
-    uint32_t demote_epoch;   /* daemon: epoch of the last demotion */
-    uint16_t backoff;        /* daemon: anti-thrash backoff */
     uint8_t flags;           /* PF_* */
-    uint8_t history;         /* daemon: policy history bits */
+    uint8_t pad[3];
 };
 
-_Static_assert(sizeof(struct page_entry) == 12, "placement entry must stay 12 bytes");
+_Static_assert(sizeof(struct page_entry) == 8, "placement entry must stay 8 bytes");
 
 struct placement {
     uint64_t npages;
@@ -133,45 +130,6 @@ int placement_set_migrating(struct placement *pm, uint64_t page, bool on)
     return set_flag(pm, page, PF_MIGRATING, on);
 }
 
-uint8_t placement_history(const struct placement *pm, uint64_t page)
-{
-    return page < pm->npages ? pm->e[page].history : 0;
-}
-
-int placement_set_history(struct placement *pm, uint64_t page, uint8_t history)
-{
-    if (page >= pm->npages)
-        return -EINVAL;
-    pm->e[page].history = history;
-    return 0;
-}
-
-uint32_t placement_demote_epoch(const struct placement *pm, uint64_t page)
-{
-    return page < pm->npages ? pm->e[page].demote_epoch : 0;
-}
-
-int placement_set_demote_epoch(struct placement *pm, uint64_t page, uint32_t epoch)
-{
-    if (page >= pm->npages)
-        return -EINVAL;
-    pm->e[page].demote_epoch = epoch;
-    return 0;
-}
-
-uint16_t placement_backoff(const struct placement *pm, uint64_t page)
-{
-    return page < pm->npages ? pm->e[page].backoff : 0;
-}
-
-int placement_set_backoff(struct placement *pm, uint64_t page, uint16_t backoff)
-{
-    if (page >= pm->npages)
-        return -EINVAL;
-    pm->e[page].backoff = backoff;
-    return 0;
-}
-
 uint64_t placement_count(const struct placement *pm, enum tier t)
 {
     return t == TIER_DRAM || t == TIER_LTRAM ? pm->count[t] : 0;
@@ -180,6 +138,11 @@ uint64_t placement_count(const struct placement *pm, enum tier t)
 static bool demotable(const struct page_entry *e)
 {
     return !(e->flags & (PF_LTRAM | PF_PINNED | PF_MIGRATING));
+}
+
+bool placement_demotable(const struct placement *pm, uint64_t page)
+{
+    return page < pm->npages && demotable(&pm->e[page]);
 }
 
 uint64_t placement_next_demotable_run(const struct placement *pm, uint64_t from, uint64_t to,
@@ -200,7 +163,6 @@ uint64_t placement_next_demotable_run(const struct placement *pm, uint64_t from,
     return len;
 }
 
-/* Would one host mapping cover pages p and p+1? */
 static bool merges(const struct page_entry *a, const struct page_entry *b)
 {
     bool la = a->flags & PF_LTRAM, lb = b->flags & PF_LTRAM;
@@ -209,14 +171,9 @@ static bool merges(const struct page_entry *a, const struct page_entry *b)
     return !la || (uint64_t)b->frame == (uint64_t)a->frame + 1;
 }
 
-uint64_t placement_ltram_run(const struct placement *pm, uint64_t page, uint64_t max)
+bool placement_merges(const struct placement *pm, uint64_t a)
 {
-    if (max == 0 || !has(pm, page, PF_LTRAM))
-        return 0;
-    uint64_t len = 1;
-    while (len < max && page + len < pm->npages && merges(&pm->e[page + len - 1], &pm->e[page + len]))
-        len++;
-    return len;
+    return a > 0 && a < pm->npages && merges(&pm->e[a - 1], &pm->e[a]);
 }
 
 uint64_t placement_mapping_runs(const struct placement *pm)

@@ -1,12 +1,11 @@
-/* Where each 4 KiB guest page lives: DRAM, or LtRAM frame F; plus the flags
- * the migration engine and the policy daemon keep per page.
+/* Where each 4 KiB guest page lives: DRAM, or LtRAM frame F; plus the
+ * mechanism's flags (pinned, migration in flight). Facts only: what the
+ * policy learns about pages lives with the daemon (daemon.c).
  *
- * Layout: one 12-byte naturally aligned entry per page (array of structs):
- * the fault path and the demotion batcher look at tier, frame and flags of
- * the same page together, so one cache line serves them; the scans are
- * linear and prefetch well; and it is one allocation (24 MiB for an 8 GiB
- * guest). The daemon's fields (history, demote_epoch, backoff) are stored
- * and exposed only; the policy that uses them lives elsewhere.
+ * Layout: one 8-byte entry per page (array of structs): the fault path and
+ * the demotion batcher look at tier, frame and flags of the same page
+ * together; the scans are linear and prefetch well; and it is one
+ * allocation (16 MiB for an 8 GiB guest).
  *
  * Out-of-range pages read as DRAM, not pinned, not migrating, no frame;
  * setters return -EINVAL for them. Not internally locked. */
@@ -40,14 +39,6 @@ int placement_set_pinned(struct placement *pm, uint64_t page, bool on);
 bool placement_migrating(const struct placement *pm, uint64_t page);     /* migration in flight */
 int placement_set_migrating(struct placement *pm, uint64_t page, bool on);
 
-/* Reserved for the policy daemon (anti-thrash), stored as given. */
-uint8_t placement_history(const struct placement *pm, uint64_t page);
-int placement_set_history(struct placement *pm, uint64_t page, uint8_t history);
-uint32_t placement_demote_epoch(const struct placement *pm, uint64_t page);
-int placement_set_demote_epoch(struct placement *pm, uint64_t page, uint32_t epoch);
-uint16_t placement_backoff(const struct placement *pm, uint64_t page);
-int placement_set_backoff(struct placement *pm, uint64_t page, uint16_t backoff);
-
 /* Pages on tier t; O(1). */
 uint64_t placement_count(const struct placement *pm, enum tier t);
 
@@ -57,9 +48,13 @@ uint64_t placement_count(const struct placement *pm, enum tier t);
 uint64_t placement_next_demotable_run(const struct placement *pm, uint64_t from, uint64_t to,
                                       uint64_t max_run, uint64_t *start);
 
-/* Length (<= max) of the run of LtRAM pages from `page` whose frames are
- * consecutive; 0 if `page` is not on LtRAM. One host mapping covers it. */
-uint64_t placement_ltram_run(const struct placement *pm, uint64_t page, uint64_t max);
+/* DRAM, not pinned, not migrating: what the mechanism may demote. */
+bool placement_demotable(const struct placement *pm, uint64_t page);
+
+/* Would one host mapping cover pages a-1 and a? Both on DRAM (a page's
+ * DRAM home is its own memfd offset, so neighbours merge), or both on
+ * LtRAM with consecutive frames. The one run-merge rule. */
+bool placement_merges(const struct placement *pm, uint64_t a);
 
 /* Host mappings the current placement needs: maximal runs of consecutive
  * pages that are both DRAM (identity offsets merge) or both LtRAM with

@@ -1,16 +1,42 @@
-/* Tiering: the VMM-facing API of the AROM core. Guest RAM pages live on
+/* Tiering: the public API of the AROM engine. Guest RAM pages live on
  * DRAM (the guest-RAM memfd) or on LtRAM frames mapped read-only into the
- * guest; see docs/TIERING.md for the invariant and the fault path. */
+ * guest; see docs/TIERING.md for the invariant and the fault path, and
+ * docs/ARCHITECTURE.md for the parts behind this API.
+ *
+ * The engine knows nothing of KVM or of the guest ABI: what it needs from
+ * the VM (the dirty log of the memslot holding guest RAM) comes through
+ * struct tiering_vm_ops, and every call returns 0/counts or -errno. */
 #ifndef AROM_TIERING_H
 #define AROM_TIERING_H
 
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/mman.h>
 
-#include "arom/abi.h"
 #include "tiering/ltram_profile.h"
-#include "vmm/guest_mem.h"
+
+/* Flags of every host mapping that backs guest RAM, the VMM's first one
+ * included: the engine remaps pieces of it, and neighbouring mappings merge
+ * into one VMA (and so stay within vm.max_map_count) only when their flags
+ * are identical. */
+#define TIERING_MAP_FLAGS (MAP_SHARED | MAP_NORESERVE)
+
+/* The KVM dirty log of the memslot holding guest RAM, provided by the VMM
+ * (vmm/vm.c). Bitmaps hold one bit per 4 KiB page of guest RAM. */
+struct tiering_vm_ops {
+    void *vm;
+    /* Turn logging on (with KVM's manual-protect mode when the host has it:
+     * *manual says) or off. 0 or -errno. */
+    int (*dirty_log_enable)(void *vm, bool on, bool *manual);
+    /* Copy the dirty bitmap into bitmap. 0 or -errno. */
+    int (*dirty_log_get)(void *vm, uint64_t *bitmap);
+    /* Manual mode: re-protect the pages whose bits are set in bitmap,
+     * which covers pages [first, first + npages) (first % 64 == 0). */
+    int (*dirty_log_clear)(void *vm, uint64_t first, uint64_t npages, const uint64_t *bitmap);
+};
+
+enum tiering_access { TIERING_ACCESS_AUTO, TIERING_ACCESS_PAGE_IDLE, TIERING_ACCESS_UFFD, TIERING_ACCESS_OFF };
 
 struct tiering_config {
     char ltram_spec[512];       /* "emulated" or "file:PATH" */
@@ -21,9 +47,9 @@ struct tiering_config {
     bool tokens;                /* endurance token bucket on/off */
     double token_lifetime_s;    /* target device lifetime for the token rate */
     double token_rate;          /* tokens/s; 0 = frames x endurance / lifetime */
-    double token_cap;           /* 0 = max(512, frames): one device fill */
-    uint64_t dram_budget;       /* bytes; 0 = unlimited (enforced by the daemon) */
-    uint64_t map_limit;         /* host mappings ceiling; 0 = vm.max_map_count */
+    uint64_t token_cap;         /* 0 = max(512, frames): one device fill */
+    uint64_t dram_budget;       /* bytes the daemon keeps DRAM use within */
+    uint64_t map_limit;         /* host mappings ceiling; 0 = from vm.max_map_count */
     unsigned churn_ms;          /* >0: host thread demotes every N ms (tests) */
     unsigned audit_ms;          /* >0: audit LtRAM every N ms */
     uint64_t pinned_below;      /* guest bytes below this never leave DRAM */
@@ -31,37 +57,53 @@ struct tiering_config {
     /* the tiering daemon */
     bool daemon;                /* track accesses and enforce dram_budget */
     unsigned epoch_ms;          /* 50 .. 60000 */
-    char access[16];            /* "auto", "page_idle", "uffd", "off" */
+    enum tiering_access access;
     unsigned samples_per_gib;   /* access samples per GiB of guest RAM per epoch */
-    int vm_fd;                  /* for the KVM dirty log of memslot `slot` */
-    unsigned slot;
+    struct tiering_vm_ops vm;
+};
+
+/* Figures a guest may ask for (the TIER_STATS hypercall). */
+struct tiering_counters {
+    uint64_t dram_pages, ltram_pages;   /* pages per tier (DRAM: touched or not) */
+    uint64_t dram_resident_pages;       /* DRAM pages backed by host memory */
+    uint64_t dram_budget_pages;
+    uint64_t promotions, demotions;
+    uint64_t epochs;                    /* daemon epochs (0: daemon off) */
+};
+
+enum tiering_hint {
+    TIERING_HINT_DEMOTE,        /* demote the range now, as capacity allows */
+    TIERING_HINT_PIN,           /* keep on DRAM (promotes LtRAM pages) */
+    TIERING_HINT_UNPIN,
+    TIERING_HINT_WP_PROBE,      /* benchmarks: write-protect DRAM pages in place */
 };
 
 struct tiering;
 
-/* 0, -EINVAL when the LtRAM configuration is unusable (path, size,
- * profile), or another -errno; err says why. *out must be destroyed. */
-int tiering_create(struct tiering **out, struct guest_mem *gm, const struct tiering_config *cfg,
-                   char *err, size_t errlen);
-/* Start the fault thread (and the churn/audit thread when configured). */
-int tiering_start(struct tiering *t);
+/* guest: the guest's mapping of guest RAM (TIERING_MAP_FLAGS of dram_fd,
+ * size bytes); dram_fd: the memfd behind it. 0, or -EINVAL when the
+ * configuration cannot work as given (the operator can fix it), or another
+ * -errno when the host fails; err says why. *out must be destroyed. */
+int tiering_create(struct tiering **out, void *guest, int dram_fd, uint64_t size,
+                   const struct tiering_config *cfg, char *err, size_t errlen);
+/* Start the fault thread, the daemon and the test worker (when configured). */
+int tiering_start(struct tiering *t, char *err, size_t errlen);
 /* Stop the background threads; the fault thread last. Call after the vCPUs are joined. */
 void tiering_stop(struct tiering *t);
 void tiering_destroy(struct tiering *t);
 
-/* Guest hint on [gpa, gpa+len) (page aligned, inside RAM): pages acted on or -AROM_E*. */
-int64_t tiering_hint(struct tiering *t, uint64_t gpa, uint64_t len, uint32_t kind);
-/* Demote up to npages DRAM pages from first_page on: pages demoted, or
- * -AROM_ENOSPC (LtRAM full), -AROM_EAGAIN (no tokens / mapping limit). */
-int64_t tiering_demote(struct tiering *t, uint64_t first_page, uint64_t npages);
-/* Verify every LtRAM frame's checksum: mismatching frames (0 = clean). */
+/* A hint on pages [first, first + n) (inside guest RAM): pages acted on,
+ * or -EINVAL (range, kind), -ENOSPC (LtRAM full), -EAGAIN (no tokens,
+ * mapping ceiling). */
+int64_t tiering_hint(struct tiering *t, uint64_t first, uint64_t n, enum tiering_hint kind);
+/* Verify every written LtRAM frame against its checksum: mismatches (0 = clean). */
 uint64_t tiering_audit(struct tiering *t);
-void tiering_counters(struct tiering *t, struct arom_hc_tier_stats *out);
-/* Change the DRAM budget at run time (the control API calls this). */
-void tiering_set_budget(struct tiering *t, uint64_t bytes);
-/* Pages of [first, first+n) on each tier (range already validated). */
+void tiering_counters(struct tiering *t, struct tiering_counters *out);
+/* Pages of [first, first + n) on each tier (range inside guest RAM). */
 void tiering_query(struct tiering *t, uint64_t first, uint64_t n, uint64_t *ltram, uint64_t *dram);
-/* The "tiering" section of the stats JSON (the status API reuses it). */
+/* Guest RAM pages. */
+uint64_t tiering_pages(const struct tiering *t);
+/* The "tiering" section of the stats JSON; each part writes its own. */
 json_object *tiering_stats_json(struct tiering *t);
 
 #endif

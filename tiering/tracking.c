@@ -1,175 +1,169 @@
+/* The monitor: runs the write- and access-tracking backends and turns the
+ * access samples into per-region results (see tracking.h). */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/kvm.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
+#include "lib/bitmap.h"
 #include "tiering/tracking.h"
 
-#define PAGE_IDLE_BITMAP "/sys/kernel/mm/page_idle/bitmap"
-
-const char *access_backend_name(enum access_backend b)
+static void tracker_fini(struct tracker *tk)
 {
-    switch (b) {
-    case ACCESS_PAGE_IDLE: return "page_idle";
-    case ACCESS_UFFD: return "uffd_minor_sampling";
-    default: return "off";
-    }
+    if (!tk->ops)
+        return;
+    tk->ops->fini(tk);
+    free(tk->priv);
+    tk->priv = NULL;
+    tk->ops = NULL;
 }
 
-bool access_page_idle_available(void)
+/* A backend with no ops is off: nothing to do. */
+static int tracker_init(struct tracker *tk, char *err, size_t errlen)
 {
-    return access(PAGE_IDLE_BITMAP, R_OK | W_OK) == 0 && access("/proc/self/pagemap", R_OK) == 0;
-}
-
-int access_backend_parse(const char *s, enum access_backend *out)
-{
-    if (!s || !strcmp(s, "auto"))
-        *out = access_page_idle_available() ? ACCESS_PAGE_IDLE : ACCESS_UFFD;
-    else if (!strcmp(s, "page_idle"))
-        *out = ACCESS_PAGE_IDLE;
-    else if (!strcmp(s, "uffd"))
-        *out = ACCESS_UFFD;
-    else if (!strcmp(s, "off"))
-        *out = ACCESS_OFF;
-    else
-        return -EINVAL;
-    return 0;
-}
-
-static int set_region(struct dirty_log *d, uint32_t flags)
-{
-    struct kvm_userspace_memory_region r = {
-        .slot = d->slot, .flags = flags, .guest_phys_addr = d->guest_phys,
-        .memory_size = d->size, .userspace_addr = (uint64_t)(uintptr_t)d->host,
-    };
-    return ioctl(d->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
-}
-
-int dirty_log_enable(struct dirty_log *d, int vm_fd, uint32_t slot, uint64_t guest_phys,
-                     void *host, uint64_t size)
-{
-    memset(d, 0, sizeof *d);
-    d->vm_fd = vm_fd;
-    d->slot = slot;
-    d->guest_phys = guest_phys;
-    d->size = size;
-    d->host = host;
-    d->words = (size / 4096 + 63) / 64;
-    d->bitmap = calloc(d->words, sizeof *d->bitmap);
-    if (!d->bitmap)
-        return -ENOMEM;
-    /* Manual protect: KVM_GET_DIRTY_LOG only copies the bitmap and
-     * KVM_CLEAR_DIRTY_LOG re-protects just the pages that were dirty,
-     * instead of re-protecting the whole slot every epoch. */
-    int caps = ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
-    if (caps > 0) {
-        struct kvm_enable_cap cap = {.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
-                                     .args = {KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE}};
-        d->manual = ioctl(vm_fd, KVM_ENABLE_CAP, &cap) == 0;
-    }
-    int rc = set_region(d, KVM_MEM_LOG_DIRTY_PAGES);
-    if (rc < 0) {
-        free(d->bitmap);
-        d->bitmap = NULL;
-    }
+    if (!tk->ops)
+        return 0;
+    tk->priv = calloc(1, tk->ops->priv_size);
+    int rc = tk->priv ? tk->ops->init(tk, err, errlen) : -ENOMEM;
+    if (!tk->priv)
+        snprintf(err, errlen, "tracking: out of memory");
+    if (rc < 0)
+        tracker_fini(tk);
     return rc;
 }
 
-void dirty_log_disable(struct dirty_log *d)
+int monitor_init(struct monitor *m, struct tier_core *core, const struct tiering_config *cfg,
+                 enum tiering_access access, char *err, size_t errlen)
 {
-    if (!d->bitmap)
-        return;
-    set_region(d, 0);
-    free(d->bitmap);
-    d->bitmap = NULL;
+    *m = (struct monitor){.core = core};
+    m->writes = (struct tracker){.core = core, .vm = &cfg->vm, .ops = &track_dirty_log_ops};
+    m->access = (struct tracker){.core = core, .vm = &cfg->vm};
+    if (access == TIERING_ACCESS_UFFD)
+        m->access.ops = &track_uffd_ops;
+    else if (access == TIERING_ACCESS_PAGE_IDLE)
+        m->access.ops = &track_page_idle_ops;
+    uint64_t words = BITMAP_WORDS(core->npages);
+    uint64_t gib = (core->npages * PAGE_SIZE_4K + (1ull << 30) - 1) >> 30;
+    m->sample_cap = m->access.ops ? cfg->samples_per_gib * gib : 0;
+    m->written = calloc(words, sizeof *m->written);
+    m->seen = calloc(words, sizeof *m->seen);
+    m->samples = calloc(m->sample_cap ? m->sample_cap : 1, sizeof *m->samples);
+    m->results = calloc(m->sample_cap ? m->sample_cap : 1, sizeof *m->results);
+    if (!m->written || !m->seen || !m->samples || !m->results) {
+        snprintf(err, errlen, "tracking: out of memory");
+        return -ENOMEM;
+    }
+    int rc = tracker_init(&m->writes, err, errlen);
+    if (rc == 0)
+        rc = tracker_init(&m->access, err, errlen);
+    return rc;
 }
 
-/* Clear (re-protect) the dirty pages in 64-page-aligned chunks of set words. */
-static int clear_dirty(struct dirty_log *d)
+void monitor_fini(struct monitor *m)
 {
-    uint64_t npages = d->size / 4096;
-    for (uint64_t w = 0; w < d->words;) {
-        if (!d->bitmap[w]) {
-            w++;
-            continue;
+    tracker_fini(&m->writes);
+    tracker_fini(&m->access);
+    free(m->written);
+    free(m->seen);
+    free(m->samples);
+    free(m->results);
+    *m = (struct monitor){0};
+}
+
+uint64_t *track_bitmap(const struct tracker *tk)
+{
+    return calloc(BITMAP_WORDS(tk->core->npages), sizeof(uint64_t));
+}
+
+/* Pages each sample speaks for: the samples tile guest RAM every epoch
+ * (a rotating offset inside each region picks a different page each
+ * time), so every page's read age is refreshed each epoch, as DAMON does
+ * with regions. */
+static uint64_t region_pages(const struct monitor *m)
+{
+    uint64_t span = m->core->npages - m->core->pinned_pages;
+    return m->sample_cap && span / m->sample_cap ? span / m->sample_cap : 1;
+}
+
+size_t monitor_harvest(struct monitor *m, const struct sample_result **results)
+{
+    struct tier_core *c = m->core;
+    if (m->writes.ops)
+        m->writes.ops->harvest(&m->writes, NULL, 0, m->written);
+    *results = m->results;
+    if (!m->access.ops || !m->nsamples)
+        return 0;
+    memset(m->seen, 0, BITMAP_WORDS(c->npages) * sizeof *m->seen);
+    m->access.ops->harvest(&m->access, m->samples, m->nsamples, m->seen);
+    uint64_t region = region_pages(m), touched_n = 0;
+    for (size_t i = 0; i < m->nsamples; i++) {
+        uint64_t p = m->samples[i];
+        uint64_t first = c->pinned_pages + (p - c->pinned_pages) / region * region;
+        uint64_t n = first + region <= c->npages ? region : c->npages - first;
+        bool touched = bitmap_test(m->seen, p);
+        m->results[i] = (struct sample_result){.first = first, .n = n, .touched = touched};
+        touched_n += touched;
+    }
+    pthread_mutex_lock(&c->lock);
+    m->samples_taken += m->nsamples;
+    m->samples_touched += touched_n;
+    pthread_mutex_unlock(&c->lock);
+    size_t n = m->nsamples;
+    m->nsamples = 0;
+    return n;
+}
+
+/* Write tracking is re-armed by page lists in chunks, to bound the scratch
+ * list to the sample array's size. */
+static void rearm_writes(struct monitor *m, const uint64_t *rearm)
+{
+    uint64_t list[512];
+    size_t n = 0;
+    for (uint64_t w = 0; w < BITMAP_WORDS(m->core->npages); w++) {
+        for (uint64_t bits = rearm[w]; bits; bits &= bits - 1) {
+            list[n++] = w * 64 + (uint64_t)__builtin_ctzll(bits);
+            if (n == sizeof list / sizeof list[0]) {
+                m->writes.ops->arm(&m->writes, list, n);
+                n = 0;
+            }
         }
-        uint64_t end = w;
-        while (end < d->words && d->bitmap[end])
-            end++;
-        uint64_t first = w * 64, n = (end - w) * 64;
-        if (first + n > npages)
-            n = npages - first;
-        struct kvm_clear_dirty_log c = {.slot = d->slot, .first_page = first, .num_pages = (uint32_t)n,
-                                        .dirty_bitmap = d->bitmap + w};
-        if (ioctl(d->vm_fd, KVM_CLEAR_DIRTY_LOG, &c) < 0)
-            return -errno;
-        w = end;
     }
-    return 0;
+    if (n)
+        m->writes.ops->arm(&m->writes, list, n);
 }
 
-int dirty_log_fetch(struct dirty_log *d)
+void monitor_arm(struct monitor *m, const uint64_t *rearm, const unsigned char *resident)
 {
-    struct kvm_dirty_log log = {.slot = d->slot, .dirty_bitmap = d->bitmap};
-    memset(d->bitmap, 0, d->words * sizeof *d->bitmap);
-    if (ioctl(d->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
-        return -errno;
-    return d->manual ? clear_dirty(d) : 0;
-}
-
-int page_idle_open(struct page_idle *pi)
-{
-    pi->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    pi->bitmap_fd = open(PAGE_IDLE_BITMAP, O_RDWR | O_CLOEXEC);
-    if (pi->pagemap_fd < 0 || pi->bitmap_fd < 0) {
-        int e = errno;
-        page_idle_close(pi);
-        return -e;
+    struct tier_core *c = m->core;
+    if (m->writes.ops && rearm)
+        rearm_writes(m, rearm);
+    uint64_t span = c->npages - c->pinned_pages;
+    if (!m->access.ops || !m->sample_cap || !span)
+        return;
+    uint64_t stride = region_pages(m);
+    m->sample_cursor = (m->sample_cursor + 1) % stride;
+    size_t n = 0;
+    for (uint64_t k = 0; k < m->sample_cap; k++) {
+        uint64_t p = c->pinned_pages + (m->sample_cursor + k * stride) % span;
+        if (resident[p])
+            m->samples[n++] = p;
     }
-    return 0;
+    m->nsamples = m->access.ops->arm(&m->access, m->samples, n);
 }
 
-void page_idle_close(struct page_idle *pi)
+void monitor_note_fault(struct monitor *m, uint64_t page)
 {
-    if (pi->pagemap_fd >= 0)
-        close(pi->pagemap_fd);
-    if (pi->bitmap_fd >= 0)
-        close(pi->bitmap_fd);
-    pi->pagemap_fd = pi->bitmap_fd = -1;
+    m->access_faults++;
+    if (m->access.ops && m->access.ops->note_fault)
+        m->access.ops->note_fault(&m->access, page);
 }
 
-/* PFN of a resident page (pagemap bit 63 present, bits 0-54 PFN), or 0. */
-static uint64_t pfn_of(struct page_idle *pi, const void *addr)
+const char *monitor_access_name(const struct monitor *m)
 {
-    uint64_t e;
-    off_t off = (off_t)((uintptr_t)addr / 4096 * 8);
-    if (pread(pi->pagemap_fd, &e, sizeof e, off) != sizeof e || !(e >> 63 & 1))
-        return 0;
-    return e & ((1ull << 55) - 1);
+    return m->access.ops ? m->access.ops->name : "off";
 }
 
-/* The idle bitmap is read and written in 64-bit words (64 PFNs each). */
-int page_idle_mark(struct page_idle *pi, const void *addr)
+const char *monitor_writes_name(const struct monitor *m)
 {
-    uint64_t pfn = pfn_of(pi, addr);
-    if (!pfn)
-        return 0;
-    uint64_t word = 1ull << (pfn % 64);
-    off_t off = (off_t)(pfn / 64 * 8);
-    return pwrite(pi->bitmap_fd, &word, sizeof word, off) == sizeof word ? 0 : -errno;
-}
-
-int page_idle_accessed(struct page_idle *pi, const void *addr)
-{
-    uint64_t pfn = pfn_of(pi, addr);
-    if (!pfn)
-        return 0;
-    uint64_t word;
-    off_t off = (off_t)(pfn / 64 * 8);
-    if (pread(pi->bitmap_fd, &word, sizeof word, off) != sizeof word)
-        return -errno;
-    return !(word >> (pfn % 64) & 1);
+    return m->writes.ops ? m->writes.ops->name : "off";
 }

@@ -1,54 +1,110 @@
-/* What the tiering daemon learns about guest memory each epoch:
- *   written pages  — the KVM dirty log of the guest-RAM memslot;
- *   accessed pages — a sample, from one of two backends chosen at start:
+/* The monitor: what the tiering daemon learns about guest memory each
+ * epoch, DAMON-style.
+ *   written pages  — a write-tracking backend (the VM's KVM dirty log);
+ *   accessed pages — a sample, tiling guest RAM with a rotating offset, each
+ *                    sample standing for its region, from an access-tracking
+ *                    backend chosen at start:
  *     page_idle  the kernel's idle page tracking (reads the real EPT/NPT
  *                accessed bits through KVM's MMU notifiers), when the host
  *                has /sys/kernel/mm/page_idle;
  *     uffd       sampled access faults: zap the PTEs of a sample of pages,
  *                the guest's next touch arrives as a userfaultfd minor fault
- *                (fault.c resolves it with UFFDIO_CONTINUE and marks it).
- * LtRAM-resident pages need no dirty tracking: a store promotes them. */
+ *                (the fault thread resolves it and notes it here).
+ * LtRAM-resident pages need no write tracking: a store promotes them.
+ *
+ * Every backend sits behind one small interface (struct track_ops): arm
+ * pages, harvest what was seen, note a fault the backend caused; one file
+ * each (track_dirty_log.c, track_uffd.c, track_page_idle.c). */
 #ifndef AROM_TIERING_TRACKING_H
 #define AROM_TIERING_TRACKING_H
 
+#include <json-c/json.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-enum access_backend { ACCESS_OFF, ACCESS_PAGE_IDLE, ACCESS_UFFD };
+#include "tiering/core.h"
+#include "tiering/tiering.h"
 
-const char *access_backend_name(enum access_backend b);
-/* "auto" picks page_idle when the host has it, else uffd. */
-int access_backend_parse(const char *s, enum access_backend *out);
-bool access_page_idle_available(void);
+struct tracker;
 
-struct dirty_log {
-    int vm_fd;
-    uint32_t slot;
-    uint64_t guest_phys;
-    uint64_t size;
-    void *host;
-    uint64_t *bitmap;          /* one bit per page, filled by dirty_log_fetch */
-    uint64_t words;
-    bool manual;               /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 in use */
+struct track_ops {
+    const char *name;           /* as the stats name it */
+    size_t priv_size;           /* the backend's state: zeroed in tk->priv before init, freed after fini */
+    int (*init)(struct tracker *tk, char *err, size_t errlen);
+    /* Release what init acquired (also after a failed init). */
+    void (*fini)(struct tracker *tk);
+    /* Watch pages[0..n) from now on. Keeps, in order at the front of
+     * pages, those it could watch; returns how many. */
+    size_t (*arm)(struct tracker *tk, uint64_t *pages, size_t n);
+    /* Of pages[0..n) (the ones armed last; write tracking: NULL, all of
+     * guest RAM), set the bit in `seen` of each seen (written, touched)
+     * since it was armed. Write tracking also sets the bits of pages it
+     * does not watch (not known to be clean); access tracking ends the
+     * watch. */
+    int (*harvest)(struct tracker *tk, const uint64_t *pages, size_t n, uint64_t *seen);
+    /* A fault this backend caused arrived for page (fault thread, core lock held). */
+    void (*note_fault)(struct tracker *tk, uint64_t page);
 };
 
-/* Turn on KVM_MEM_LOG_DIRTY_PAGES for the memslot. 0 or -errno. */
-int dirty_log_enable(struct dirty_log *d, int vm_fd, uint32_t slot, uint64_t guest_phys,
-                     void *host, uint64_t size);
-void dirty_log_disable(struct dirty_log *d);
-/* Pages written since the last fetch -> d->bitmap. 0 or -errno. */
-int dirty_log_fetch(struct dirty_log *d);
-
-/* page_idle backend: mark the pages at host addresses idle, then later ask
- * which were touched. Pages not resident are reported as not accessed. */
-struct page_idle {
-    int pagemap_fd;
-    int bitmap_fd;
+struct tracker {
+    const struct track_ops *ops;    /* NULL: off */
+    struct tier_core *core;
+    const struct tiering_vm_ops *vm;
+    void *priv;                     /* the backend's own state */
 };
-int page_idle_open(struct page_idle *pi);
-void page_idle_close(struct page_idle *pi);
-int page_idle_mark(struct page_idle *pi, const void *addr);
-/* 1 accessed since marked, 0 idle, -errno on error. */
-int page_idle_accessed(struct page_idle *pi, const void *addr);
+
+/* For backends: a zeroed bitmap of one bit per guest page, or NULL. */
+uint64_t *track_bitmap(const struct tracker *tk);
+
+extern const struct track_ops track_dirty_log_ops;
+extern const struct track_ops track_uffd_ops;
+extern const struct track_ops track_page_idle_ops;
+
+/* Is idle page tracking usable on this host? */
+bool track_page_idle_available(void);
+/* The access backend "auto" stands for here. */
+enum tiering_access track_access_resolve(enum tiering_access a);
+
+/* What one sample of the last epoch says about its region. */
+struct sample_result {
+    uint64_t first, n;          /* the region [first, first + n) */
+    bool touched;
+};
+
+struct monitor {
+    struct tier_core *core;
+    struct tracker writes, access;
+    uint64_t *written;              /* bitmap: written (or not watched) in the last epoch */
+    uint64_t *seen;                 /* scratch bitmap for the access backend's harvest */
+    uint64_t *samples;              /* pages armed for access this epoch */
+    size_t nsamples, sample_cap;
+    uint64_t sample_cursor;
+    struct sample_result *results;
+    uint64_t samples_taken, samples_touched;    /* core lock */
+    uint64_t access_faults;                     /* core lock */
+};
+
+/* Write tracking through cfg->vm (when the daemon is on), access tracking
+ * as cfg->access says (resolved: never AUTO). 0 or -errno with err. */
+int monitor_init(struct monitor *m, struct tier_core *core, const struct tiering_config *cfg,
+                 enum tiering_access access, char *err, size_t errlen);
+void monitor_fini(struct monitor *m);
+/* Epoch boundary: fetch what was seen since the last one. Returns how many
+ * sample results *results holds (valid until the next call); written
+ * pages: monitor_written(). */
+size_t monitor_harvest(struct monitor *m, const struct sample_result **results);
+static inline bool monitor_written(const struct monitor *m, uint64_t page)
+{
+    return m->written[page / 64] >> (page % 64) & 1;
+}
+/* Start the next epoch: re-arm write tracking on the pages set in rearm
+ * (a bitmap, or NULL for none), and arm a new access sample among the
+ * resident DRAM pages (resident[p] != 0). */
+void monitor_arm(struct monitor *m, const uint64_t *rearm, const unsigned char *resident);
+/* The fault thread got a minor fault on page (core lock held). */
+void monitor_note_fault(struct monitor *m, uint64_t page);
+const char *monitor_access_name(const struct monitor *m);
+const char *monitor_writes_name(const struct monitor *m);
 
 #endif

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "tiering/uffd.h"
-#include "vmm/compat.h"
+#include "lib/compat.h"
 
 /* EVENT_REMAP keeps the registration (and the write-protect bits) attached
  * to a mapping moved with mremap: that is what makes a demotion's swap of a

@@ -6,7 +6,7 @@
 
 #include "vmm/cpu_setup.h"
 #include "vmm/layout.h"
-#include "vmm/log.h"
+#include "lib/log.h"
 
 #define CR0_PE (1ull << 0)
 #define CR0_MP (1ull << 1)

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "vmm/guest_mem.h"
-#include "vmm/log.h"
+#include "lib/log.h"
 #include "vmm/pagetable.h"
 
 int guest_mem_create(struct guest_mem *gm, uint64_t size)
@@ -25,8 +25,9 @@ int guest_mem_create(struct guest_mem *gm, uint64_t size)
         gm->fd = -1;
         return -e;
     }
-    /* MAP_NORESERVE: RAM is populated lazily; tiering punches holes later. */
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, GUEST_MAP_FLAGS, gm->fd, 0);
+    /* Tiering's flags (MAP_NORESERVE among them: RAM is populated lazily,
+     * tiering punches holes later), so the mappings it swaps in merge. */
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, TIERING_MAP_FLAGS, gm->fd, 0);
     if (p == MAP_FAILED) {
         int e = errno;
         log_error("mapping %llu bytes of guest RAM: %s", (unsigned long long)size, strerror(e));

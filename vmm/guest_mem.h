@@ -10,11 +10,8 @@
 #include <sys/mman.h>
 
 #include "arom/abi.h"
+#include "tiering/tiering.h"
 
-/* Flags of every host mapping that backs guest RAM. Tiering remaps pieces
- * of it; neighbouring mappings only merge into one VMA (and so stay within
- * vm.max_map_count) when their flags are identical. */
-#define GUEST_MAP_FLAGS (MAP_SHARED | MAP_NORESERVE)
 
 struct guest_mem {
     uint8_t *host;      /* guest-visible mapping (the memslot) */

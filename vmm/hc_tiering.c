@@ -1,28 +1,63 @@
+#include <errno.h>
+
 #include "vmm/hc_tiering.h"
 
-static enum hc_action hc_hint(struct hc_call *call, void *r)
+/* Tiering answers -errno; the guest ABI has its own codes. */
+static int64_t abi_ret(int64_t rc)
+{
+    switch (rc) {
+    case -ENOSPC: return -AROM_ENOSPC;
+    case -EAGAIN: return -AROM_EAGAIN;
+    case -EFAULT: return -AROM_EFAULT;
+    default: return rc < 0 ? -AROM_EINVAL : rc;
+    }
+}
+
+static int hint_kind(uint32_t kind, enum tiering_hint *out)
+{
+    switch (kind) {
+    case AROM_HINT_READ_MOSTLY:
+    case AROM_HINT_DEMOTE: *out = TIERING_HINT_DEMOTE; return 0;
+    case AROM_HINT_PIN_DRAM: *out = TIERING_HINT_PIN; return 0;
+    case AROM_HINT_UNPIN: *out = TIERING_HINT_UNPIN; return 0;
+    case AROM_HINT_WP_PROBE: *out = TIERING_HINT_WP_PROBE; return 0;
+    default: return -EINVAL;
+    }
+}
+
+static int64_t hc_hint(struct hc_call *call, void *r)
 {
     struct arom_hc_hint *req = r;
-    if ((req->ret = hc_check_page_range(call, req->addr, req->len)) == 0)
-        req->ret = tiering_hint(call->opaque, req->addr, req->len, req->kind);
-    return HC_CONTINUE;
+    enum tiering_hint kind;
+    int64_t rc = hc_check_page_range(call, req->addr, req->len);
+    if (rc < 0)
+        return rc;
+    if (hint_kind(req->kind, &kind) < 0)
+        return -AROM_EINVAL;
+    return abi_ret(tiering_hint(call->opaque, req->addr / AROM_PAGE_SIZE, req->len / AROM_PAGE_SIZE, kind));
 }
 
-static enum hc_action hc_tier_stats(struct hc_call *call, void *r)
+static int64_t hc_tier_stats(struct hc_call *call, void *r)
 {
     struct arom_hc_tier_stats *req = r;
-    tiering_counters(call->opaque, req);
-    req->ret = 0;
-    return HC_CONTINUE;
+    struct tiering_counters c;
+    tiering_counters(call->opaque, &c);
+    *req = (struct arom_hc_tier_stats){
+        .dram_pages = c.dram_pages, .ltram_pages = c.ltram_pages, .promotions = c.promotions,
+        .demotions = c.demotions, .dram_resident_pages = c.dram_resident_pages,
+        .dram_budget_pages = c.dram_budget_pages, .epochs = c.epochs,
+    };
+    return 0;
 }
 
-static enum hc_action hc_tier_query(struct hc_call *call, void *r)
+static int64_t hc_tier_query(struct hc_call *call, void *r)
 {
     struct arom_hc_tier_query *req = r;
-    if ((req->ret = hc_check_page_range(call, req->addr, req->len)) == 0)
+    int64_t rc = hc_check_page_range(call, req->addr, req->len);
+    if (rc == 0)
         tiering_query(call->opaque, req->addr / AROM_PAGE_SIZE, req->len / AROM_PAGE_SIZE,
                       &req->ltram_pages, &req->dram_pages);
-    return HC_CONTINUE;
+    return rc;
 }
 
 void hc_tiering_register(struct hc_ctx *ctx, struct tiering *t)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "vmm/hypercall.h"
 
 /* Request sizes are the ABI's: the core copies every request in and out,
@@ -36,18 +37,14 @@ int64_t hc_check_page_range(const struct hc_call *call, arom_gpa_t addr, uint64_
     return hc_guest_ptr(call, addr, len, false) ? 0 : -AROM_EFAULT;
 }
 
-static enum hc_action hc_puts(struct hc_call *call, void *r)
+static int64_t hc_puts(struct hc_call *call, void *r)
 {
     struct arom_hc_puts *req = r;
-    if (req->len > AROM_PUTS_MAX) {
-        req->ret = -AROM_EINVAL;
-        return HC_CONTINUE;
-    }
+    if (req->len > AROM_PUTS_MAX)
+        return -AROM_EINVAL;
     const char *p = hc_guest_ptr(call, req->data, req->len, false);
-    if (!p) {
-        req->ret = -AROM_EFAULT;
-        return HC_CONTINUE;
-    }
+    if (!p)
+        return -AROM_EFAULT;
     uint64_t done = 0;
     while (done < req->len) {
         ssize_t n = write(call->ctx->console_fd, p + done, req->len - done);
@@ -57,32 +54,27 @@ static enum hc_action hc_puts(struct hc_call *call, void *r)
             break;      /* a closed console (EPIPE) is the host's problem, not the guest's */
         done += (uint64_t)n;
     }
-    req->ret = (int64_t)done;
-    return HC_CONTINUE;
+    return (int64_t)done;
 }
 
-static enum hc_action hc_exit(struct hc_call *call, void *r)
+static int64_t hc_exit(struct hc_call *call, void *r)
 {
-    struct arom_hc_exit *req = r;
-    call->status = req->status;
-    req->ret = 0;
-    return HC_VM_EXIT;
+    call->status = ((struct arom_hc_exit *)r)->status;
+    call->action = HC_VM_EXIT;
+    return 0;
 }
 
-static enum hc_action hc_vcpu_done(struct hc_call *call, void *r)
+static int64_t hc_vcpu_done(struct hc_call *call, void *r)
 {
-    struct arom_hc_exit *req = r;
-    call->status = req->status;
-    req->ret = 0;
-    return HC_VCPU_DONE;
+    call->status = ((struct arom_hc_exit *)r)->status;
+    call->action = HC_VCPU_DONE;
+    return 0;
 }
 
-static enum hc_action hc_time(struct hc_call *call, void *r)
+static int64_t hc_time(struct hc_call *call, void *r)
 {
-    struct arom_hc_time *req = r;
-    req->ns = stats_now_ns();
-    req->ret = 0;
-    return HC_CONTINUE;
+    ((struct arom_hc_time *)r)->ns = clock_now_ns();
+    return 0;
 }
 
 static int valid_key_char(char c)
@@ -91,32 +83,22 @@ static int valid_key_char(char c)
            c == '_' || c == '.' || c == '-';
 }
 
-static enum hc_action hc_report(struct hc_call *call, void *r)
+static int64_t hc_report(struct hc_call *call, void *r)
 {
     struct arom_hc_report *req = r;
-    if (req->key_len == 0 || req->key_len > AROM_REPORT_KEY_MAX) {
-        req->ret = -AROM_EINVAL;
-        return HC_CONTINUE;
-    }
+    if (req->key_len == 0 || req->key_len > AROM_REPORT_KEY_MAX)
+        return -AROM_EINVAL;
     const char *src = hc_guest_ptr(call, req->key, req->key_len, false);
-    if (!src) {
-        req->ret = -AROM_EFAULT;
-        return HC_CONTINUE;
-    }
+    if (!src)
+        return -AROM_EFAULT;
     char key[AROM_REPORT_KEY_MAX];
     memcpy(key, src, req->key_len);     /* copy first: the guest may change it */
-    for (uint64_t i = 0; i < req->key_len; i++) {
-        if (!valid_key_char(key[i])) {
-            req->ret = -AROM_EINVAL;
-            return HC_CONTINUE;
-        }
-    }
-    if (!isfinite(req->value)) {        /* NaN and infinities have no JSON form */
-        req->ret = -AROM_EINVAL;
-        return HC_CONTINUE;
-    }
-    req->ret = stats_report(call->ctx->stats, key, req->key_len, req->value) < 0 ? -AROM_ENOSPC : 0;
-    return HC_CONTINUE;
+    for (uint64_t i = 0; i < req->key_len; i++)
+        if (!valid_key_char(key[i]))
+            return -AROM_EINVAL;
+    if (!isfinite(req->value))          /* NaN and infinities have no JSON form */
+        return -AROM_EINVAL;
+    return stats_report(call->ctx->stats, key, req->key_len, req->value) < 0 ? -AROM_ENOSPC : 0;
 }
 
 void hypercall_init(struct hc_ctx *ctx, struct guest_mem *gm, uint64_t cr3, struct vmm_stats *stats,
@@ -150,7 +132,7 @@ enum hc_action hypercall_handle(struct hc_ctx *ctx, unsigned nr, uint64_t gpa, i
         return HC_FATAL;
     }
     /* The answer goes back into the struct: the payload must be able to write it. */
-    struct hc_call call = {.ctx = ctx, .opaque = ctx->bound[nr].opaque};
+    struct hc_call call = {.ctx = ctx, .opaque = ctx->bound[nr].opaque, .action = HC_CONTINUE};
     void *guest = gpa % 8 ? NULL : hc_guest_ptr(&call, gpa, size, true);
     if (!guest) {
         snprintf(err, errlen, "hypercall %u: request at 0x%llx (%zu bytes) is %s", nr,
@@ -162,17 +144,11 @@ enum hc_action hypercall_handle(struct hc_ctx *ctx, unsigned nr, uint64_t gpa, i
     _Alignas(8) unsigned char req[MAX_REQ];
     memcpy(req, guest, size);
     stats_count_hypercall(ctx->stats, nr);
-    enum hc_action a = HC_CONTINUE;
-    int64_t ret = -AROM_ENOSYS;
-    if (ctx->bound[nr].fn) {
-        a = ctx->bound[nr].fn(&call, req);
-        memcpy(&ret, req + size - sizeof ret, sizeof ret);
-    } else {
-        memcpy(req + size - sizeof ret, &ret, sizeof ret);
-    }
+    int64_t ret = ctx->bound[nr].fn ? ctx->bound[nr].fn(&call, req) : -AROM_ENOSYS;
+    memcpy(req + size - sizeof ret, &ret, sizeof ret);
     if (ret < 0)
         ctx->stats->hypercall_errors++;
     *status = call.status;
     memcpy(guest, req, size);           /* outputs and ret back to the guest */
-    return a;
+    return call.action;
 }

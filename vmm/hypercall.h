@@ -29,8 +29,9 @@ enum hc_action {
 };
 
 struct hc_call;
-/* A handler works on a host copy of the request (req) and sets its ret. */
-typedef enum hc_action (*hc_handler)(struct hc_call *call, void *req);
+/* A handler works on a host copy of the request (req), fills its outputs
+ * and returns its ret (>= 0, or -AROM_E*); the core writes ret back. */
+typedef int64_t (*hc_handler)(struct hc_call *call, void *req);
 
 struct hc_ctx {
     struct guest_mem *gm;
@@ -47,6 +48,7 @@ struct hc_ctx {
 struct hc_call {
     const struct hc_ctx *ctx;
     void *opaque;                 /* as given to hypercall_register */
+    enum hc_action action;        /* out: HC_CONTINUE unless the handler says */
     int status;                   /* out: with HC_VCPU_DONE / HC_VM_EXIT */
 };
 

@@ -1,9 +1,9 @@
 # vmm/: the KVM virtual machine monitor. Everything but main.c goes into
-# libarom.a so unit tests link the same code the binary runs.
+# libarom.a (with lib/ and tiering/) so unit tests link the same code the
+# binary runs.
 noinst_LIBRARIES += libarom.a
 libarom_a_SOURCES = \
-	vmm/compat.h vmm/layout.h \
-	vmm/log.c vmm/log.h \
+	vmm/layout.h \
 	vmm/options.c vmm/options.h \
 	vmm/elf_loader.c vmm/elf_loader.h \
 	vmm/pagetable.c vmm/pagetable.h \

@@ -11,16 +11,17 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "tiering/tiering.h"
 #include "vmm/cpu_setup.h"
 #include "vmm/elf_loader.h"
 #include "vmm/hc_tiering.h"
 #include "vmm/layout.h"
-#include "vmm/log.h"
 #include "vmm/options.h"
 #include "vmm/pagetable.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
-#include "tiering/tiering.h"
 
 #define MAX_PAYLOAD_BYTES (256u << 20)
 
@@ -112,80 +113,20 @@ static void undo_vcpus(struct vmm *m)
     m->vm.nvcpus = 0;
 }
 
-/* Options -> tiering config. Returns 0, or EXIT_BAD_INPUT after one message. */
-static int tiering_config_from(const struct vmm_options *o, struct tiering_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->ltram_capacity = o->mem;
-    snprintf(c->ltram_spec, sizeof c->ltram_spec, "emulated");
-    if (o->ltram && !strncmp(o->ltram, "file:", 5)) {
-        if (strlen(o->ltram) >= sizeof c->ltram_spec) {
-            log_error("--ltram: path too long");
-            return EXIT_BAD_INPUT;
-        }
-        snprintf(c->ltram_spec, sizeof c->ltram_spec, "%s", o->ltram);
-        c->ltram_capacity = o->ltram_size;
-    } else if (o->ltram && parse_size(o->ltram, &c->ltram_capacity) < 0) {
-        log_error("--ltram: '%s' is not a size, file:PATH or off", o->ltram);
-        return EXIT_BAD_INPUT;
-    }
-    const char *name = o->ltram_profile ? o->ltram_profile : LTRAM_DEFAULT_PROFILE;
-    if (ltram_profile_lookup(name, &c->profile) < 0) {
-        log_error("--ltram-profile: unknown profile '%s' (known: %s)", name, ltram_profile_names());
-        return EXIT_BAD_INPUT;
-    }
-    const struct { const char *key; const char *value; } overrides[] = {
-        {"read-ns", o->ltram_read_ns}, {"write-ns", o->ltram_write_ns},
-        {"write-unit", o->ltram_write_unit}, {"erase-ns", o->ltram_erase_ns},
-        {"erase-block", o->ltram_erase_block}, {"endurance", o->ltram_endurance},
-    };
-    for (size_t i = 0; i < sizeof overrides / sizeof overrides[0]; i++) {
-        char err[256];
-        if (overrides[i].value &&
-            ltram_profile_override(&c->profile, overrides[i].key, overrides[i].value, err, sizeof err) < 0) {
-            log_error("--ltram-%s: %s", overrides[i].key, err);
-            return EXIT_BAD_INPUT;
-        }
-    }
-    c->delay_scale = o->ltram_delay_scale;
-    c->prefault = o->ltram_prefault;
-    c->tokens = o->tokens;
-    c->token_lifetime_s = o->token_lifetime_s;
-    c->token_rate = o->token_rate;
-    c->token_cap = o->token_cap;
-    c->dram_budget = o->mem;
-    if (o->dram_budget)
-        parse_budget(o->dram_budget, o->mem, &c->dram_budget);   /* validated with the options */
-    c->map_limit = o->map_limit;
-    c->churn_ms = o->churn_ms;
-    c->audit_ms = o->audit_ms;
-    c->pinned_below = LAYOUT_SYSTEM_END;
-    c->daemon = o->daemon ? !strcmp(o->daemon, "on") || (!strcmp(o->daemon, "auto") && o->dram_budget)
-                          : o->dram_budget != NULL;
-    c->epoch_ms = o->epoch_ms;
-    snprintf(c->access, sizeof c->access, "%s", o->access_tracking ? o->access_tracking : "auto");
-    c->samples_per_gib = o->access_samples;
-    return 0;
-}
-
 static int step_tiering(struct vmm *m)
 {
-    if (m->opts.ltram && !strcmp(m->opts.ltram, "off"))
+    if (!m->opts.tiering_on)
         return 0;
-    struct tiering_config cfg;
-    int rc = tiering_config_from(&m->opts, &cfg);
-    if (rc)
-        return rc;
-    cfg.vm_fd = m->vm.vm_fd;
-    cfg.slot = 0;
+    struct tiering_config cfg = m->opts.tiering;
+    cfg.vm = vm_tiering_ops(&m->vm);
     char err[512];
-    rc = tiering_create(&m->tiering, &m->vm.mem, &cfg, err, sizeof err);
+    int rc = tiering_create(&m->tiering, m->vm.mem.host, m->vm.mem.fd, m->vm.mem.size, &cfg, err, sizeof err);
+    if (rc == 0)
+        rc = tiering_start(m->tiering, err, sizeof err);
     if (rc < 0) {
         log_error("tiering: %s", err);
         return rc == -EINVAL ? EXIT_BAD_INPUT : EXIT_VMM_FAILURE;
     }
-    if (tiering_start(m->tiering) < 0)
-        return EXIT_VMM_FAILURE;
     hc_tiering_register(&m->vm.hc, m->tiering);
     return 0;
 }
@@ -248,7 +189,7 @@ static int step_run(struct vmm *m)
         }
     }
     vm_join_vcpus(vm);
-    m->stats.t_end_ns = stats_now_ns();
+    m->stats.t_end_ns = clock_now_ns();
     if (m->tiering) {
         tiering_stop(m->tiering);
         if (tiering_audit(m->tiering) && vm->exit_status == 0)

@@ -1,100 +1,129 @@
-#include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
-#include <limits.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arom/abi.h"
+#include "lib/err.h"
 #include "vmm/layout.h"
 #include "vmm/options.h"
 
-enum opt_type { OPT_SIZE, OPT_UINT, OPT_STR, OPT_FLAG, OPT_CONFIG, OPT_DOUBLE, OPT_DURATION };
+enum opt_type {
+    OPT_SIZE,       /* uint64_t bytes: 512M */
+    OPT_U32,        /* unsigned: decimal */
+    OPT_U64,        /* uint64_t: decimal */
+    OPT_COUNT,      /* uint64_t: decimal or 1e5 */
+    OPT_NS,         /* uint64_t nanoseconds: 250, 2us, 18ms */
+    OPT_DOUBLE,     /* double */
+    OPT_DURATION,   /* double seconds: 90s, 12h, 5y */
+    OPT_FLAG,       /* bool */
+    OPT_STR,        /* char *, owned */
+    OPT_ENUM,       /* int, one of the '|'-separated names */
+    OPT_SHARE,      /* struct share: SIZE or PCT% */
+    OPT_LTRAM,      /* --ltram SIZE|file:PATH|off */
+    OPT_PROFILE,    /* char[32]: a preset's name */
+    OPT_CONFIG,     /* --config FILE */
+};
 
 struct opt_desc {
     const char *name;
     enum opt_type type;
     size_t offset;
-    uint64_t min, max;        /* OPT_SIZE / OPT_UINT bounds */
-    const char *metavar;
+    double min, max;          /* numeric bounds */
+    const char *metavar;      /* OPT_ENUM: the names, '|'-separated, in enum order */
     const char *help;
     bool cli_only;            /* meaningless in a config file */
+    unsigned set_bit;         /* a profile override: its LTRAM_SET_* bit */
 };
 
 #define OFF(f) offsetof(struct vmm_options, f)
+#define TOFF(f) offsetof(struct vmm_options, tiering.f)
+#define OVR(f) offsetof(struct vmm_options, overrides.f)
+#define NS_MAX 1e10           /* 10 s: bounds the device model's delay arithmetic */
 
 static const struct opt_desc opt_table[] = {
-    {"mem", OPT_SIZE, OFF(mem), LAYOUT_MIN_RAM, LAYOUT_MAX_RAM, "SIZE",
-     "guest RAM (K/M/G suffixes, multiple of 2M; default 256M)", false},
-    {"vcpus", OPT_UINT, OFF(vcpus), 1, AROM_MAX_VCPUS, "N", "number of vCPUs (default 1)", false},
-    {"config", OPT_CONFIG, 0, 0, 0, "FILE", "read settings from a JSON object; the CLI overrides it", true},
-    {"stats-json", OPT_STR, OFF(stats_json), 0, 0, "FILE", "write a JSON summary at exit ('-' = stdout)", false},
-    {"payload", OPT_STR, OFF(payload), 0, 0, "FILE", "the ELF payload (usually given positionally)", false},
-    {"args", OPT_STR, OFF(args), 0, 0, "STRING", "guest argument string (usually after the payload)", false},
-    {"quiet", OPT_FLAG, OFF(quiet), 0, 0, NULL, "no informational messages", false},
-    {"ltram", OPT_STR, OFF(ltram), 0, 0, "SIZE|file:PATH|off",
-     "LtRAM tier: emulated of SIZE (default: as large as --mem), a file, or off", false},
-    {"ltram-size", OPT_SIZE, OFF(ltram_size), 4096, 1ull << 40, "SIZE", "capacity of a file: LtRAM backend", false},
-    {"ltram-profile", OPT_STR, OFF(ltram_profile), 0, 0, "NAME",
-     "device preset: nor-flash, optane, fefet (default), vrram, sttmram, dram", false},
-    {"ltram-read-ns", OPT_STR, OFF(ltram_read_ns), 0, 0, "NS", "override the profile's read latency", false},
-    {"ltram-write-ns", OPT_STR, OFF(ltram_write_ns), 0, 0, "NS", "override the write latency per write unit", false},
-    {"ltram-write-unit", OPT_STR, OFF(ltram_write_unit), 0, 0, "BYTES", "override the write unit", false},
-    {"ltram-erase-ns", OPT_STR, OFF(ltram_erase_ns), 0, 0, "NS", "override the erase latency per block", false},
-    {"ltram-erase-block", OPT_STR, OFF(ltram_erase_block), 0, 0, "BYTES", "override the erase block", false},
-    {"ltram-endurance", OPT_STR, OFF(ltram_endurance), 0, 0, "N", "override write cycles per frame (0 = unlimited)", false},
-    {"ltram-delay-scale", OPT_DOUBLE, OFF(ltram_delay_scale), 0, 1000, "X",
-     "scale the injected LtRAM write latency (0 = none; default 1)", false},
-    {"ltram-prefault", OPT_FLAG, OFF(ltram_prefault), 0, 0, NULL,
-     "allocate all LtRAM frames at start (benchmarks: no first-touch cost in demotions)", false},
-    {"tokens", OPT_FLAG, OFF(tokens), 0, 0, NULL, "pace demotions with the endurance token bucket (default on; --tokens=off)", false},
-    {"token-lifetime", OPT_DURATION, OFF(token_lifetime_s), 0, 0, "DURATION",
-     "target device lifetime for the token rate (default 5y)", false},
-    {"token-rate", OPT_DOUBLE, OFF(token_rate), 0, 1e12, "PER_S", "token rate (default frames x endurance / lifetime)", false},
-    {"token-cap", OPT_UINT, OFF(token_cap), 1, 1u << 30, "N",
-     "token bucket capacity (default: the larger of 512 and the LtRAM frames)", false},
-    {"dram-budget", OPT_STR, OFF(dram_budget), 0, 0, "SIZE|PCT%", "DRAM the VM may use (default 100%)", false},
-    {"map-limit", OPT_UINT, OFF(map_limit), 16, 1u << 30, "N",
-     "host mappings before demotion stops (default from vm.max_map_count)", false},
-    {"churn-ms", OPT_UINT, OFF(churn_ms), 1, 3600000, "MS", "testing: a host thread demotes guest RAM every MS", false},
-    {"audit-ms", OPT_UINT, OFF(audit_ms), 1, 3600000, "MS", "audit LtRAM checksums every MS (always at exit)", false},
-    {"daemon", OPT_STR, OFF(daemon), 0, 0, "auto|on|off",
-     "tiering daemon: track accesses, keep DRAM within --dram-budget (auto: on when a budget is given)", false},
-    {"epoch-ms", OPT_UINT, OFF(epoch_ms), 50, 60000, "MS", "tiering daemon epoch (default 1000)", false},
-    {"access-tracking", OPT_STR, OFF(access_tracking), 0, 0, "auto|page_idle|uffd|off",
-     "how the daemon samples accessed pages (default auto: page_idle if the host has it)", false},
-    {"access-samples", OPT_UINT, OFF(access_samples), 0, 1u << 20, "N",
-     "pages sampled for access per GiB per epoch (default 256)", false},
-    {"help", OPT_FLAG, OFF(help), 0, 0, NULL, "show this help", true},
-    {"version", OPT_FLAG, OFF(version), 0, 0, NULL, "show the version", true},
+    {.name = "mem", .type = OPT_SIZE, .offset = OFF(mem), .min = LAYOUT_MIN_RAM, .max = LAYOUT_MAX_RAM, .metavar = "SIZE",
+     .help = "guest RAM (K/M/G suffixes, multiple of 2M; default 256M)"},
+    {.name = "vcpus", .type = OPT_U32, .offset = OFF(vcpus), .min = 1, .max = AROM_MAX_VCPUS, .metavar = "N",
+     .help = "number of vCPUs (default 1)"},
+    {.name = "config", .type = OPT_CONFIG, .metavar = "FILE",
+     .help = "read settings from a JSON object; the CLI overrides it", .cli_only = true},
+    {.name = "stats-json", .type = OPT_STR, .offset = OFF(stats_json), .metavar = "FILE",
+     .help = "write a JSON summary at exit ('-' = stdout)"},
+    {.name = "payload", .type = OPT_STR, .offset = OFF(payload), .metavar = "FILE",
+     .help = "the ELF payload (usually given positionally)"},
+    {.name = "args", .type = OPT_STR, .offset = OFF(args), .metavar = "STRING",
+     .help = "guest argument string (usually after the payload)"},
+    {.name = "quiet", .type = OPT_FLAG, .offset = OFF(quiet), .help = "no informational messages"},
+    {.name = "ltram", .type = OPT_LTRAM, .min = 4096, .max = 1099511627776.0, .metavar = "SIZE|file:PATH|off",
+     .help = "LtRAM tier: emulated of SIZE (default: as large as --mem), a file on tmpfs, or off"},
+    {.name = "ltram-size", .type = OPT_SIZE, .offset = OFF(ltram_file_size), .min = 4096, .max = 1099511627776.0, .metavar = "SIZE",
+     .help = "capacity of a file: LtRAM backend (default: the file's size)"},
+    {.name = "ltram-profile", .type = OPT_PROFILE, .offset = OFF(profile), .metavar = "NAME",
+     .help = "device preset: nor-flash, optane, fefet (default), vrram, sttmram, dram"},
+    {.name = "ltram-read-ns", .type = OPT_NS, .offset = OVR(read_ns), .max = NS_MAX, .metavar = "NS",
+     .help = "override the profile's read latency (250, 2us)", .set_bit = LTRAM_SET_READ_NS},
+    {.name = "ltram-write-ns", .type = OPT_NS, .offset = OVR(write_ns), .max = NS_MAX, .metavar = "NS",
+     .help = "override the write latency per write unit", .set_bit = LTRAM_SET_WRITE_NS},
+    {.name = "ltram-write-unit", .type = OPT_SIZE, .offset = OVR(write_unit), .min = 1, .max = 1 << 30, .metavar = "BYTES",
+     .help = "override the write unit (256, 4K)", .set_bit = LTRAM_SET_WRITE_UNIT},
+    {.name = "ltram-erase-ns", .type = OPT_NS, .offset = OVR(erase_ns), .max = NS_MAX, .metavar = "NS",
+     .help = "override the erase latency per block", .set_bit = LTRAM_SET_ERASE_NS},
+    {.name = "ltram-erase-block", .type = OPT_SIZE, .offset = OVR(erase_block), .max = 1 << 30, .metavar = "BYTES",
+     .help = "override the erase block (0 = none)", .set_bit = LTRAM_SET_ERASE_BLOCK},
+    {.name = "ltram-endurance", .type = OPT_COUNT, .offset = OVR(endurance), .max = 4294967295.0, .metavar = "N",
+     .help = "override write cycles per frame (100000 or 1e5; 0 = unlimited)", .set_bit = LTRAM_SET_ENDURANCE},
+    {.name = "ltram-delay-scale", .type = OPT_DOUBLE, .offset = TOFF(delay_scale), .max = 1000, .metavar = "X",
+     .help = "scale the injected LtRAM write latency (0 = none; default 1)"},
+    {.name = "ltram-prefault", .type = OPT_FLAG, .offset = TOFF(prefault),
+     .help = "allocate all LtRAM frames at start (benchmarks: no first-touch cost in demotions)"},
+    {.name = "tokens", .type = OPT_FLAG, .offset = TOFF(tokens),
+     .help = "pace demotions with the endurance token bucket (default on; --tokens=off)"},
+    {.name = "token-lifetime", .type = OPT_DURATION, .offset = TOFF(token_lifetime_s), .min = 1, .max = 1000 * 365.25 * 86400, .metavar = "DURATION",
+     .help = "target device lifetime for the token rate (default 5y; 1s..1000y)"},
+    {.name = "token-rate", .type = OPT_DOUBLE, .offset = TOFF(token_rate), .max = 1e12, .metavar = "PER_S",
+     .help = "token rate (default frames x endurance / lifetime)"},
+    {.name = "token-cap", .type = OPT_U64, .offset = TOFF(token_cap), .min = 1, .max = 1 << 30, .metavar = "N",
+     .help = "token bucket capacity (default: the larger of 512 and the LtRAM frames)"},
+    {.name = "dram-budget", .type = OPT_SHARE, .offset = OFF(dram_budget), .metavar = "SIZE|PCT%",
+     .help = "DRAM the VM may use (default 100%)"},
+    {.name = "map-limit", .type = OPT_U64, .offset = TOFF(map_limit), .min = 16, .max = 1 << 30, .metavar = "N",
+     .help = "host mappings before demotion stops (default from vm.max_map_count)"},
+    {.name = "churn-ms", .type = OPT_U32, .offset = TOFF(churn_ms), .min = 1, .max = 3600000, .metavar = "MS",
+     .help = "testing: a host thread demotes guest RAM every MS"},
+    {.name = "audit-ms", .type = OPT_U32, .offset = TOFF(audit_ms), .min = 1, .max = 3600000, .metavar = "MS",
+     .help = "audit LtRAM checksums every MS (always at exit)"},
+    {.name = "daemon", .type = OPT_ENUM, .offset = OFF(daemon), .metavar = "auto|on|off",
+     .help = "tiering daemon: track accesses, keep DRAM within --dram-budget (auto: on when a budget is given)"},
+    {.name = "epoch-ms", .type = OPT_U32, .offset = TOFF(epoch_ms), .min = 50, .max = 60000, .metavar = "MS",
+     .help = "tiering daemon epoch (default 1000)"},
+    {.name = "access-tracking", .type = OPT_ENUM, .offset = TOFF(access), .metavar = "auto|page_idle|uffd|off",
+     .help = "how the daemon samples accessed pages (default auto: page_idle if the host has it)"},
+    {.name = "access-samples", .type = OPT_U32, .offset = TOFF(samples_per_gib), .max = 1 << 20, .metavar = "N",
+     .help = "pages sampled for access per GiB per epoch (default 256)"},
+    {.name = "help", .type = OPT_FLAG, .offset = OFF(help), .help = "show this help", .cli_only = true},
+    {.name = "version", .type = OPT_FLAG, .offset = OFF(version),
+     .help = "show the version", .cli_only = true},
 };
 
 #define NOPTS (sizeof opt_table / sizeof opt_table[0])
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
+/* Every option error is bad input. */
+#define fail(err, errlen, ...) errf(err, errlen, -EINVAL, __VA_ARGS__)
 
 void options_init(struct vmm_options *o)
 {
     memset(o, 0, sizeof *o);
     o->mem = 256ull << 20;
     o->vcpus = 1;
-    o->ltram_delay_scale = 1.0;
-    o->tokens = true;
-    o->token_lifetime_s = 5 * 365.25 * 86400;
-    o->epoch_ms = 1000;
-    o->access_samples = 256;
+    o->tiering.delay_scale = 1.0;
+    o->tiering.tokens = true;
+    o->tiering.token_lifetime_s = 5 * 365.25 * 86400;
+    o->tiering.epoch_ms = 1000;
+    o->tiering.access = TIERING_ACCESS_AUTO;
+    o->tiering.samples_per_gib = 256;
+    snprintf(o->profile, sizeof o->profile, "%s", LTRAM_DEFAULT_PROFILE);
 }
 
 void options_free(struct vmm_options *o)
@@ -108,80 +137,6 @@ void options_free(struct vmm_options *o)
     }
 }
 
-int parse_size(const char *s, uint64_t *out)
-{
-    if (!s || !isdigit((unsigned char)*s))
-        return -EINVAL;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno == ERANGE)
-        return -ERANGE;
-    unsigned shift = 0;
-    switch (toupper((unsigned char)*end)) {
-    case 'K': shift = 10; end++; break;
-    case 'M': shift = 20; end++; break;
-    case 'G': shift = 30; end++; break;
-    case 'T': shift = 40; end++; break;
-    default: break;
-    }
-    if (shift && (!strcmp(end, "iB") || !strcmp(end, "B")))
-        end += strlen(end);
-    else if (!shift && !strcmp(end, "B"))
-        end++;
-    if (*end)
-        return -EINVAL;
-    if (shift && v > (UINT64_MAX >> shift))
-        return -ERANGE;
-    *out = (uint64_t)v << shift;
-    return 0;
-}
-
-int parse_duration(const char *s, double *out)
-{
-    if (!s || !isdigit((unsigned char)*s))
-        return -EINVAL;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || v < 0)
-        return -EINVAL;
-    static const struct { const char *suffix; double mult; } units[] = {
-        {"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {"y", 365.25 * 86400},
-    };
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (!strcmp(end, units[i].suffix)) {
-            if (!isfinite(v * units[i].mult))
-                return -ERANGE;         /* "1e308y": infinity would turn pacing off */
-            *out = v * units[i].mult;
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
-
-int parse_budget(const char *s, uint64_t total, uint64_t *out)
-{
-    size_t len = s ? strlen(s) : 0;
-    if (len > 1 && s[len - 1] == '%') {
-        char *end;
-        errno = 0;
-        double pct = strtod(s, &end);
-        if (errno || end != s + len - 1 || !isdigit((unsigned char)*s) || pct > 100)
-            return pct > 100 ? -ERANGE : -EINVAL;
-        *out = (uint64_t)((double)total * pct / 100.0);
-        return 0;
-    }
-    uint64_t v;
-    int rc = parse_size(s, &v);
-    if (rc < 0)
-        return rc;
-    if (v > total)
-        return -ERANGE;
-    *out = v;
-    return 0;
-}
-
 static const struct opt_desc *find_opt(const char *name)
 {
     for (size_t i = 0; i < NOPTS; i++)
@@ -190,71 +145,113 @@ static const struct opt_desc *find_opt(const char *name)
     return NULL;
 }
 
-static int set_number(const struct opt_desc *d, struct vmm_options *o, const char *value,
-                      char *err, size_t errlen)
+/* Index of value among the '|'-separated names, or -1. */
+static int enum_index(const char *names, const char *value)
 {
-    uint64_t v;
-    int rc;
-    if (d->type == OPT_SIZE) {
-        rc = parse_size(value, &v);
-    } else {
-        char *end;
-        errno = 0;
-        v = strtoull(value, &end, 10);
-        rc = (!isdigit((unsigned char)*value) || *end) ? -EINVAL : (errno ? -ERANGE : 0);
+    size_t len = strlen(value);
+    int i = 0;
+    for (const char *p = names; *p; i++) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        if (n == len && !strncmp(p, value, n))
+            return i;
+        if (!bar)
+            break;
+        p = bar + 1;
     }
+    return -1;
+}
+
+static const char *kind_of(enum opt_type t)
+{
+    switch (t) {
+    case OPT_SIZE: return "size (e.g. 512M, 2G)";
+    case OPT_COUNT: return "count (e.g. 100000 or 1e5)";
+    case OPT_NS: return "duration (e.g. 250, 2us, 18ms)";
+    case OPT_DURATION: return "duration (e.g. 90s, 12h, 5y)";
+    default: return "number";
+    }
+}
+
+/* The numeric types: parse, bound, store. */
+static int set_number(const struct opt_desc *d, void *field, const char *value, char *err, size_t errlen)
+{
+    uint64_t u = 0;
+    double v = 0;
+    int rc;
+    bool is_double = d->type == OPT_DOUBLE || d->type == OPT_DURATION;
+    switch (d->type) {
+    case OPT_SIZE: rc = parse_size(value, &u); break;
+    case OPT_COUNT: rc = parse_count(value, &u); break;
+    case OPT_NS: rc = parse_ns(value, &u); break;
+    case OPT_DOUBLE: rc = parse_double(value, &v); break;
+    case OPT_DURATION: rc = parse_duration(value, &v); break;
+    default: rc = parse_u64(value, &u); break;
+    }
+    if (rc == -ERANGE)
+        return fail(err, errlen, "--%s: '%s' is out of range", d->name, value);
     if (rc < 0)
-        return fail(err, errlen, "--%s: '%s' is not a valid %s", d->name, value,
-                    d->type == OPT_SIZE ? "size (e.g. 512M, 2G)" : "number");
+        return fail(err, errlen, "--%s: '%s' is not a valid %s", d->name, value, kind_of(d->type));
+    if (!is_double)
+        v = (double)u;
     if (v < d->min || v > d->max)
-        return fail(err, errlen, "--%s: %s is out of range (%llu..%llu)", d->name, value,
-                    (unsigned long long)d->min, (unsigned long long)d->max);
-    void *field = (char *)o + d->offset;
-    if (d->type == OPT_SIZE)
-        *(uint64_t *)field = v;
+        return fail(err, errlen, "--%s: %s is out of range (%.15g..%.15g)", d->name, value, d->min, d->max);
+    if (is_double)
+        *(double *)field = v;
+    else if (d->type == OPT_U32)
+        *(unsigned *)field = (unsigned)u;
     else
-        *(unsigned *)field = (unsigned)v;
+        *(uint64_t *)field = u;
     return 0;
 }
 
-static int set_opt(const struct opt_desc *d, struct vmm_options *o, const char *value,
-                   char *err, size_t errlen)
+/* --ltram SIZE (emulated of that capacity), file:PATH or off. */
+static int set_ltram(const struct opt_desc *d, struct vmm_options *o, const char *value, char *err, size_t errlen)
+{
+    struct tiering_config *c = &o->tiering;
+    if (!strcmp(value, "off")) {
+        o->ltram_off = true;
+        return 0;
+    }
+    if (!strncmp(value, "file:", 5)) {
+        if (!value[5])
+            return fail(err, errlen, "--ltram: file: needs a path");
+        if (strlen(value) >= sizeof c->ltram_spec)
+            return fail(err, errlen, "--ltram: path too long");
+        snprintf(c->ltram_spec, sizeof c->ltram_spec, "%s", value);
+        o->ltram_off = false;
+        o->ltram_file = true;
+        return 0;
+    }
+    uint64_t v;
+    if (parse_size(value, &v) < 0 || v < d->min || v > d->max)
+        return fail(err, errlen, "--ltram: '%s' is not a size (4K..1T), file:PATH or off", value);
+    o->ltram_off = o->ltram_file = false;
+    o->ltram_size = v;
+    return 0;
+}
+
+static int set_opt(const struct opt_desc *d, struct vmm_options *o, const char *value, char *err, size_t errlen)
 {
     void *field = (char *)o + d->offset;
+    int rc = 0;
     switch (d->type) {
     case OPT_SIZE:
-    case OPT_UINT:
-        return set_number(d, o, value, err, errlen);
+    case OPT_U32:
+    case OPT_U64:
+    case OPT_COUNT:
+    case OPT_NS:
+    case OPT_DOUBLE:
+    case OPT_DURATION:
+        rc = set_number(d, field, value, err, errlen);
+        break;
     case OPT_STR: {
         char *copy = strdup(value);
         if (!copy)
             return fail(err, errlen, "out of memory");
         free(*(char **)field);
         *(char **)field = copy;
-        return 0;
-    }
-    case OPT_DOUBLE:
-    case OPT_DURATION: {
-        double v;
-        char *end;
-        int rc = 0;
-        if (d->type == OPT_DURATION) {
-            rc = parse_duration(value, &v);
-        } else {
-            errno = 0;
-            v = strtod(value, &end);
-            rc = (errno || end == value || *end) ? -EINVAL : 0;
-        }
-        if (rc == -ERANGE)
-            return fail(err, errlen, "--%s: '%s' is out of range", d->name, value);
-        if (rc < 0 || v != v)
-            return fail(err, errlen, "--%s: '%s' is not a valid %s", d->name, value,
-                        d->type == OPT_DURATION ? "duration (e.g. 90s, 12h, 5y)" : "number");
-        if (d->type == OPT_DOUBLE && (v < (double)d->min || v > (double)d->max))
-            return fail(err, errlen, "--%s: %s is out of range (%llu..%llu)", d->name, value,
-                        (unsigned long long)d->min, (unsigned long long)d->max);
-        *(double *)field = v;
-        return 0;
+        break;
     }
     case OPT_FLAG:
         if (!strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "on"))
@@ -263,25 +260,42 @@ static int set_opt(const struct opt_desc *d, struct vmm_options *o, const char *
             *(bool *)field = false;
         else
             return fail(err, errlen, "--%s: expected true or false, got '%s'", d->name, value);
-        return 0;
-    case OPT_CONFIG:
+        break;
+    case OPT_ENUM: {
+        int i = enum_index(d->metavar, value);
+        if (i < 0)
+            return fail(err, errlen, "--%s: expected %s, got '%s'", d->name, d->metavar, value);
+        *(int *)field = i;
         break;
     }
-    return fail(err, errlen, "--%s cannot be set here", d->name);
+    case OPT_SHARE:
+        rc = parse_share(value, field);
+        if (rc < 0)
+            return fail(err, errlen, "--%s: '%s' is not a size or a percentage (0..100%%)", d->name, value);
+        break;
+    case OPT_LTRAM:
+        return set_ltram(d, o, value, err, errlen);
+    case OPT_PROFILE: {
+        struct ltram_profile p;
+        if (ltram_profile_lookup(value, &p) < 0)
+            return fail(err, errlen, "--%s: unknown profile '%s' (known: %s)", d->name, value, ltram_profile_names());
+        snprintf(field, sizeof o->profile, "%s", value);
+        break;
+    }
+    case OPT_CONFIG:
+        return fail(err, errlen, "--%s cannot be set here", d->name);
+    }
+    if (rc == 0)
+        o->overrides.set |= d->set_bit;
+    return rc;
 }
 
-int options_set(struct vmm_options *o, const char *name, const char *value, char *err, size_t errlen)
+/* JSON value as option text: strings as-is, numbers in decimal, booleans. */
+static int json_value_text(const struct opt_desc *d, json_object *v, char *buf, size_t len, const char **text)
 {
-    const struct opt_desc *d = find_opt(name);
-    if (!d)
-        return fail(err, errlen, "unknown option '--%s' (see --help)", name);
-    return set_opt(d, o, value, err, errlen);
-}
-
-/* JSON value as option text: strings as-is, integers in decimal, booleans. */
-static int json_value_text(const struct opt_desc *d, json_object *v, char *buf, size_t len,
-                           const char **text)
-{
+    bool numeric = d->type == OPT_SIZE || d->type == OPT_U32 || d->type == OPT_U64 || d->type == OPT_COUNT ||
+                   d->type == OPT_NS || d->type == OPT_DOUBLE || d->type == OPT_DURATION ||
+                   d->type == OPT_SHARE || d->type == OPT_LTRAM;
     switch (json_object_get_type(v)) {
     case json_type_string:
         if (d->type == OPT_FLAG)
@@ -295,7 +309,7 @@ static int json_value_text(const struct opt_desc *d, json_object *v, char *buf, 
         *text = buf;
         return 0;
     case json_type_int:
-        if (d->type != OPT_SIZE && d->type != OPT_UINT && d->type != OPT_DOUBLE && d->type != OPT_DURATION)
+        if (!numeric)
             return -EINVAL;
         if (json_object_get_int64(v) < 0)
             return -ERANGE;
@@ -312,8 +326,7 @@ static int json_value_text(const struct opt_desc *d, json_object *v, char *buf, 
     }
 }
 
-int options_apply_json(struct vmm_options *o, const char *json, const char *origin,
-                       char *err, size_t errlen)
+int options_apply_json(struct vmm_options *o, const char *json, const char *origin, char *err, size_t errlen)
 {
     enum json_tokener_error jerr;
     json_object *root = json_tokener_parse_verbose(json, &jerr);
@@ -365,6 +378,7 @@ static int apply_config_file(struct vmm_options *o, const char *path, char *err,
         return fail(err, errlen, "out of memory");
     }
     size_t n = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
+    const char *nul = memchr(text, '\0', n);
     int rc;
     if (ferror(f))
         rc = fail(err, errlen, "--config %s: %s", path, strerror(errno));
@@ -372,9 +386,8 @@ static int apply_config_file(struct vmm_options *o, const char *path, char *err,
         rc = fail(err, errlen, "--config %s: empty", path);
     else if (n > CONFIG_MAX_BYTES)
         rc = fail(err, errlen, "--config %s: larger than 1 MiB", path);
-    else if (memchr(text, '\0', n))
-        rc = fail(err, errlen, "--config %s: contains a NUL byte at offset %zu", path,
-                  (size_t)((char *)memchr(text, '\0', n) - text));
+    else if (nul)
+        rc = fail(err, errlen, "--config %s: contains a NUL byte at offset %zu", path, (size_t)(nul - text));
     else {
         text[n] = '\0';
         rc = options_apply_json(o, text, path, err, errlen);
@@ -402,8 +415,7 @@ static char *join_args(int from, int argc, char **argv)
 }
 
 /* Split "--name=value" / "--name value"; returns the option or NULL. */
-static const struct opt_desc *cli_option(int argc, char **argv, int *i, const char **value,
-                                         char *err, size_t errlen)
+static const struct opt_desc *cli_option(int argc, char **argv, int *i, const char **value, char *err, size_t errlen)
 {
     const char *arg = argv[*i] + 2;
     const char *eq = strchr(arg, '=');
@@ -433,22 +445,12 @@ static const struct opt_desc *cli_option(int argc, char **argv, int *i, const ch
     return d;
 }
 
-int options_parse_argv(struct vmm_options *o, int argc, char **argv, char *err, size_t errlen)
+/* One pass over the options before the payload: the config files only
+ * (config_pass), or everything else. *next: the first argument after the
+ * options (past a "--"). 0 or -EINVAL. */
+static int options_pass(struct vmm_options *o, int argc, char **argv, bool config_pass, int *next,
+                        char *err, size_t errlen)
 {
-    /* Pass 1: the config file, so everything on the command line overrides it. */
-    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-        if (argv[i][0] != '-' || argv[i][1] != '-')
-            break;
-        const char *value;
-        const struct opt_desc *d = cli_option(argc, argv, &i, &value, err, errlen);
-        if (!d)
-            return -EINVAL;
-        if (d->type == OPT_CONFIG) {
-            int rc = apply_config_file(o, value, err, errlen);
-            if (rc < 0)
-                return rc;
-        }
-    }
     int i = 1;
     for (; i < argc; i++) {
         if (!strcmp(argv[i], "--")) {
@@ -461,14 +463,29 @@ int options_parse_argv(struct vmm_options *o, int argc, char **argv, char *err, 
         const struct opt_desc *d = cli_option(argc, argv, &i, &value, err, errlen);
         if (!d)
             return -EINVAL;
-        if (d->type == OPT_CONFIG)
-            continue;
-        int rc = set_opt(d, o, value, err, errlen);
+        int rc = 0;
+        if (config_pass && d->type == OPT_CONFIG)
+            rc = apply_config_file(o, value, err, errlen);
+        else if (!config_pass && d->type != OPT_CONFIG)
+            rc = set_opt(d, o, value, err, errlen);
         if (rc < 0)
             return rc;
     }
+    *next = i;
+    return 0;
+}
+
+int options_parse_argv(struct vmm_options *o, int argc, char **argv, char *err, size_t errlen)
+{
+    /* The config file first, so everything on the command line overrides it. */
+    int i;
+    int rc = options_pass(o, argc, argv, true, &i, err, errlen);
+    if (rc == 0)
+        rc = options_pass(o, argc, argv, false, &i, err, errlen);
+    if (rc < 0)
+        return rc;
     if (i < argc) {
-        int rc = set_opt(find_opt("payload"), o, argv[i++], err, errlen);
+        rc = set_opt(find_opt("payload"), o, argv[i++], err, errlen);
         if (rc < 0)
             return rc;
         if (i < argc && !strcmp(argv[i], "--"))
@@ -484,27 +501,37 @@ int options_parse_argv(struct vmm_options *o, int argc, char **argv, char *err, 
     return 0;
 }
 
-int options_validate(const struct vmm_options *o, char *err, size_t errlen)
+/* The tiering config from what the options said. */
+static int resolve_tiering(struct vmm_options *o, char *err, size_t errlen)
+{
+    struct tiering_config *c = &o->tiering;
+    o->tiering_on = !o->ltram_off;
+    if (o->ltram_file) {
+        c->ltram_capacity = o->ltram_file_size;
+    } else {
+        snprintf(c->ltram_spec, sizeof c->ltram_spec, "emulated");
+        c->ltram_capacity = o->ltram_size ? o->ltram_size : o->mem;
+    }
+    ltram_profile_lookup(o->profile, &c->profile);     /* checked when set */
+    ltram_profile_apply(&c->profile, &o->overrides);
+    c->dram_budget = o->mem;
+    if (o->dram_budget.set && share_bytes(&o->dram_budget, o->mem, &c->dram_budget) < 0)
+        return fail(err, errlen, "--dram-budget: %llu bytes is more than --mem (%llu)",
+                    (unsigned long long)o->dram_budget.bytes, (unsigned long long)o->mem);
+    c->daemon = o->daemon == DAEMON_ON || (o->daemon == DAEMON_AUTO && o->dram_budget.set);
+    c->pinned_below = LAYOUT_SYSTEM_END;
+    return 0;
+}
+
+int options_validate(struct vmm_options *o, char *err, size_t errlen)
 {
     if (!o->payload || !*o->payload)
         return fail(err, errlen, "no payload given (usage: arom-vmm [options] PAYLOAD.elf [-- args])");
     if (o->mem % LAYOUT_RAM_ALIGN)
-        return fail(err, errlen, "--mem must be a multiple of 2M (got %llu bytes)",
-                    (unsigned long long)o->mem);
+        return fail(err, errlen, "--mem must be a multiple of 2M (got %llu bytes)", (unsigned long long)o->mem);
     if (o->args && strlen(o->args) >= AROM_CMDLINE_MAX)
         return fail(err, errlen, "guest arguments longer than %d bytes", AROM_CMDLINE_MAX - 1);
-    uint64_t budget;
-    if (o->dram_budget && parse_budget(o->dram_budget, o->mem, &budget) < 0)
-        return fail(err, errlen, "--dram-budget: '%s' is not a size or percentage within --mem",
-                    o->dram_budget);
-    if (o->token_lifetime_s <= 0)
-        return fail(err, errlen, "--token-lifetime must be positive");
-    if (o->daemon && strcmp(o->daemon, "auto") && strcmp(o->daemon, "on") && strcmp(o->daemon, "off"))
-        return fail(err, errlen, "--daemon: expected auto, on or off, got '%s'", o->daemon);
-    const char *acc = o->access_tracking;
-    if (acc && strcmp(acc, "auto") && strcmp(acc, "page_idle") && strcmp(acc, "uffd") && strcmp(acc, "off"))
-        return fail(err, errlen, "--access-tracking: expected auto, page_idle, uffd or off, got '%s'", acc);
-    return 0;
+    return resolve_tiering(o, err, errlen);
 }
 
 void options_usage(FILE *f)
@@ -513,8 +540,7 @@ void options_usage(FILE *f)
     for (size_t i = 0; i < NOPTS; i++) {
         const struct opt_desc *d = &opt_table[i];
         char left[64];
-        snprintf(left, sizeof left, "--%s%s%s", d->name, d->metavar ? " " : "",
-                 d->metavar ? d->metavar : "");
+        snprintf(left, sizeof left, "--%s%s%s", d->name, d->metavar ? " " : "", d->metavar ? d->metavar : "");
         fprintf(f, "  %-26s %s\n", left, d->help);
     }
     fprintf(f, "\nA config file holds the same settings as a JSON object, e.g.\n"

@@ -1,6 +1,12 @@
-/* arom-vmm settings: one table describes every option once, and both the
- * command line (--name VALUE) and the JSON config file ("name": value) set
- * them through it, so the two can never disagree. CLI overrides the file. */
+/* arom-vmm settings: one table describes every option once (as kvmtool's
+ * BUILD_OPTIONS do), with its type, bounds and the field it sets, and both
+ * the command line (--name VALUE) and the JSON config file ("name": value)
+ * go through it, so the two can never disagree. CLI overrides the file.
+ * Values are parsed once, into typed fields: the tiering options straight
+ * into struct tiering_config. options_validate() then resolves what
+ * depends on several options (a budget in % of --mem, a profile plus its
+ * overrides, the LtRAM capacity, daemon auto) before anything is opened,
+ * so a bad value fails before /dev/kvm is touched. */
 #ifndef AROM_OPTIONS_H
 #define AROM_OPTIONS_H
 
@@ -8,6 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "lib/parse.h"
+#include "tiering/tiering.h"
+
+enum daemon_mode { DAEMON_AUTO, DAEMON_ON, DAEMON_OFF };
 
 struct vmm_options {
     uint64_t mem;             /* guest RAM bytes */
@@ -19,26 +30,18 @@ struct vmm_options {
     bool help;
     bool version;
 
-    /* tiering (see docs/TIERING.md) */
-    char *ltram;              /* "off", SIZE (emulated), "file:PATH"; NULL = emulated, RAM-sized */
-    uint64_t ltram_size;      /* capacity for file: backends (0 = the file's size) */
-    char *ltram_profile;
-    char *ltram_read_ns, *ltram_write_ns, *ltram_write_unit;   /* profile overrides */
-    char *ltram_erase_ns, *ltram_erase_block, *ltram_endurance;
-    double ltram_delay_scale;
-    bool ltram_prefault;
-    bool tokens;
-    double token_lifetime_s;
-    double token_rate;
-    unsigned token_cap;
-    char *dram_budget;        /* SIZE or PCT% of guest RAM */
-    unsigned map_limit;
-    unsigned churn_ms;
-    unsigned audit_ms;
-    char *daemon;             /* "auto" (on with --dram-budget), "on", "off" */
-    unsigned epoch_ms;
-    char *access_tracking;    /* "auto", "page_idle", "uffd", "off" */
-    unsigned access_samples;  /* per GiB per epoch */
+    /* tiering (docs/TIERING.md): complete after options_validate() */
+    bool tiering_on;          /* false with --ltram off */
+    struct tiering_config tiering;
+
+    /* inputs options_validate() resolves into `tiering` */
+    bool ltram_off, ltram_file;
+    uint64_t ltram_size;      /* emulated: --ltram SIZE (0 = --mem); file: --ltram-size */
+    uint64_t ltram_file_size; /* --ltram-size (0 = the file's size) */
+    char profile[32];
+    struct ltram_overrides overrides;
+    struct share dram_budget;
+    enum daemon_mode daemon;
 };
 
 /* Defaults (no allocation). */
@@ -54,19 +57,9 @@ int options_parse_argv(struct vmm_options *o, int argc, char **argv, char *err, 
 int options_apply_json(struct vmm_options *o, const char *json, const char *origin,
                        char *err, size_t errlen);
 
-/* Set one option by name from text, as the CLI does. */
-int options_set(struct vmm_options *o, const char *name, const char *value,
-                char *err, size_t errlen);
-
-/* Check cross-option constraints (RAM size limits, vCPU count, payload). */
-int options_validate(const struct vmm_options *o, char *err, size_t errlen);
-
-/* "512M", "2G", "4096", "64KiB": bytes. -EINVAL on junk, -ERANGE on overflow. */
-int parse_size(const char *s, uint64_t *out);
-/* "90", "90s", "15m", "12h", "30d", "5y": seconds. -EINVAL on junk. */
-int parse_duration(const char *s, double *out);
-/* "512M" or "25%" of total: bytes. -EINVAL on junk, -ERANGE if > total. */
-int parse_budget(const char *s, uint64_t total, uint64_t *out);
+/* Check what spans several options (payload, RAM size, budget within RAM)
+ * and resolve them into o->tiering. 0 or -EINVAL with a message. */
+int options_validate(struct vmm_options *o, char *err, size_t errlen);
 
 void options_usage(FILE *f);
 

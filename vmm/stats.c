@@ -3,22 +3,16 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-#include "vmm/log.h"
+#include "lib/clock.h"
+#include "lib/json.h"
+#include "lib/log.h"
 #include "vmm/stats.h"
-
-uint64_t stats_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void stats_init(struct vmm_stats *s)
 {
     memset(s, 0, sizeof *s);
-    s->t_start_ns = stats_now_ns();
+    s->t_start_ns = clock_now_ns();
     pthread_mutex_init(&s->metrics_lock, NULL);
 }
 
@@ -37,7 +31,7 @@ void stats_count_hypercall(struct vmm_stats *s, unsigned nr)
     if (nr < AROM_HC_MAX)
         s->hypercalls[nr]++;
     uint64_t zero = 0;
-    atomic_compare_exchange_strong(&s->t_first_hypercall_ns, &zero, stats_now_ns());
+    atomic_compare_exchange_strong(&s->t_first_hypercall_ns, &zero, clock_now_ns());
 }
 
 static struct metric *find_metric(struct vmm_stats *s, const char *key, size_t len)
@@ -113,13 +107,6 @@ static json_object *exits_json(struct vmm_stats *s)
     return o;
 }
 
-json_object *stats_json_double(double v)
-{
-    char text[32];
-    snprintf(text, sizeof text, "%.15g", v);  /* exact integers to 1e15, no 0.1 -> 0.10000000000000001 */
-    return json_object_new_double_s(v, text);
-}
-
 static double seconds_between(uint64_t from, uint64_t to)
 {
     return (from && to >= from) ? (double)(to - from) / 1e9 : 0.0;
@@ -128,13 +115,13 @@ static double seconds_between(uint64_t from, uint64_t to)
 json_object *stats_to_json(struct vmm_stats *s)
 {
     json_object *o = json_object_new_object();
-    uint64_t end = s->t_end_ns ? s->t_end_ns : stats_now_ns();
-    json_object_object_add(o, "run_time_s", stats_json_double(seconds_between(s->t_start_ns, end)));
+    uint64_t end = s->t_end_ns ? s->t_end_ns : clock_now_ns();
+    json_object_object_add(o, "run_time_s", json_double(seconds_between(s->t_start_ns, end)));
     json_object_object_add(o, "guest_time_s",
-                           stats_json_double(seconds_between(s->t_guest_start_ns, end)));
+                           json_double(seconds_between(s->t_guest_start_ns, end)));
     if (s->t_first_hypercall_ns)
         json_object_object_add(o, "launch_to_first_hypercall_s",
-                               stats_json_double(seconds_between(s->t_start_ns, s->t_first_hypercall_ns)));
+                               json_double(seconds_between(s->t_start_ns, s->t_first_hypercall_ns)));
     json_object_object_add(o, "exits", exits_json(s));
 
     json_object *hc = json_object_new_object();
@@ -146,7 +133,7 @@ json_object *stats_to_json(struct vmm_stats *s)
     json_object *m = json_object_new_object();
     pthread_mutex_lock(&s->metrics_lock);
     for (unsigned i = 0; i < s->nmetrics; i++)
-        json_object_object_add(m, s->metrics[i].key, stats_json_double(s->metrics[i].value));
+        json_object_object_add(m, s->metrics[i].key, json_double(s->metrics[i].value));
     pthread_mutex_unlock(&s->metrics_lock);
     json_object_object_add(o, "metrics", m);
     return o;

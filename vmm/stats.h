@@ -31,7 +31,6 @@ struct vmm_stats {
     struct metric metrics[STATS_MAX_METRICS];
 };
 
-uint64_t stats_now_ns(void);
 void stats_init(struct vmm_stats *s);
 void stats_destroy(struct vmm_stats *s);
 void stats_count_exit(struct vmm_stats *s, uint32_t reason);
@@ -42,8 +41,6 @@ int stats_report(struct vmm_stats *s, const char *key, size_t key_len, double va
 int stats_metric(struct vmm_stats *s, const char *key, double *value);
 /* The VMM part of the summary; the caller adds sections and owns the result. */
 json_object *stats_to_json(struct vmm_stats *s);
-/* A double that prints with 15 significant digits. */
-json_object *stats_json_double(double v);
 /* Write obj to path ("-" = stdout), pretty-printed. 0 or -errno (logged). */
 int stats_write_json(json_object *obj, const char *path);
 

@@ -6,9 +6,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vmm/compat.h"
+#include "lib/compat.h"
+#include "lib/clock.h"
 #include "vmm/cpu_setup.h"
-#include "vmm/log.h"
+#include "lib/log.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
@@ -210,7 +211,7 @@ static void *vcpu_thread(void *arg)
     pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
     uint64_t zero = 0;
-    __atomic_compare_exchange_n(&vm->stats->t_guest_start_ns, &zero, stats_now_ns(), false,
+    __atomic_compare_exchange_n(&vm->stats->t_guest_start_ns, &zero, clock_now_ns(), false,
                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED);
     while (!vm_stopping(vm)) {
         if (ioctl(v->fd, KVM_RUN, 0) < 0) {

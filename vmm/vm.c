@@ -6,9 +6,11 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
+
+static int set_memslot(struct vm *vm, uint32_t flags);
 
 static int kvm_open_checked(void)
 {
@@ -61,18 +63,65 @@ int vm_create(struct vm *vm, uint64_t mem_size, struct vmm_stats *stats)
     int rc = guest_mem_create(&vm->mem, mem_size);
     if (rc < 0)
         return rc;
-    struct kvm_userspace_memory_region region = {
-        .slot = 0,
-        .guest_phys_addr = 0,
-        .memory_size = mem_size,
-        .userspace_addr = (uint64_t)(uintptr_t)vm->mem.host,
-    };
-    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-        log_error("KVM_SET_USER_MEMORY_REGION (%llu bytes): %s", (unsigned long long)mem_size,
-                  strerror(errno));
-        return -errno;
+    if ((rc = set_memslot(vm, 0)) < 0) {
+        log_error("KVM_SET_USER_MEMORY_REGION (%llu bytes): %s", (unsigned long long)mem_size, strerror(-rc));
+        return rc;
     }
     return 0;
+}
+
+/* The VM's one memslot: all of guest RAM at GPA 0. */
+#define RAM_SLOT 0
+
+static int set_memslot(struct vm *vm, uint32_t flags)
+{
+    struct kvm_userspace_memory_region region = {
+        .slot = RAM_SLOT,
+        .flags = flags,
+        .guest_phys_addr = 0,
+        .memory_size = vm->mem.size,
+        .userspace_addr = (uint64_t)(uintptr_t)vm->mem.host,
+    };
+    return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? -errno : 0;
+}
+
+int vm_dirty_log_enable(void *opaque, bool on, bool *manual)
+{
+    struct vm *vm = opaque;
+    if (on && !vm->dirty_manual) {
+        /* Manual protect: KVM_GET_DIRTY_LOG only copies the bitmap and
+         * KVM_CLEAR_DIRTY_LOG re-protects just the pages asked for,
+         * instead of re-protecting the whole slot at every fetch. */
+        int caps = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
+        if (caps > 0) {
+            struct kvm_enable_cap cap = {.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+                                         .args = {KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE}};
+            vm->dirty_manual = ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0;
+        }
+    }
+    *manual = vm->dirty_manual;
+    return set_memslot(vm, on ? KVM_MEM_LOG_DIRTY_PAGES : 0);
+}
+
+int vm_dirty_log_get(void *opaque, uint64_t *bitmap)
+{
+    struct vm *vm = opaque;
+    struct kvm_dirty_log log = {.slot = RAM_SLOT, .dirty_bitmap = bitmap};
+    return ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0 ? -errno : 0;
+}
+
+int vm_dirty_log_clear(void *opaque, uint64_t first, uint64_t npages, const uint64_t *bitmap)
+{
+    struct vm *vm = opaque;
+    struct kvm_clear_dirty_log c = {.slot = RAM_SLOT, .first_page = first, .num_pages = (uint32_t)npages,
+                                    .dirty_bitmap = (void *)bitmap};
+    return ioctl(vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &c) < 0 ? -errno : 0;
+}
+
+struct tiering_vm_ops vm_tiering_ops(struct vm *vm)
+{
+    return (struct tiering_vm_ops){.vm = vm, .dirty_log_enable = vm_dirty_log_enable,
+                                   .dirty_log_get = vm_dirty_log_get, .dirty_log_clear = vm_dirty_log_clear};
 }
 
 void vm_destroy(struct vm *vm)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "tiering/tiering.h"
 #include "vmm/guest_mem.h"
 #include "vmm/hypercall.h"
 #include "vmm/stats.h"
@@ -31,6 +32,8 @@ struct vm {
     struct vmm_stats *stats;
     struct hc_ctx hc;
 
+    bool dirty_manual;            /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled */
+
     atomic_bool stopping;
     atomic_uint running_vcpus;
     int exit_status;              /* valid once stopping */
@@ -41,6 +44,13 @@ struct vm {
 /* Open /dev/kvm, create the VM and its RAM (one memfd, one memslot). */
 int vm_create(struct vm *vm, uint64_t mem_size, struct vmm_stats *stats);
 void vm_destroy(struct vm *vm);
+
+/* The KVM dirty log of the RAM memslot, as tiering_vm_ops wants it
+ * (opaque is the struct vm). 0 or -errno. */
+int vm_dirty_log_enable(void *opaque, bool on, bool *manual);
+int vm_dirty_log_get(void *opaque, uint64_t *bitmap);
+int vm_dirty_log_clear(void *opaque, uint64_t first, uint64_t npages, const uint64_t *bitmap);
+struct tiering_vm_ops vm_tiering_ops(struct vm *vm);
 
 /* Start every vCPU thread (unless the VM is already stopping). */
 int vm_start_vcpus(struct vm *vm);

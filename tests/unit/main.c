@@ -45,6 +45,7 @@ static int (*const registrars[])(void) = {
     register_placement_tests,
     register_policy_tests,
     register_fault_queue_tests,
+    register_parse_tests,
 };
 
 int main(void)

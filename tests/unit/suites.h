@@ -26,5 +26,6 @@ int register_token_bucket_tests(void);
 int register_placement_tests(void);
 int register_policy_tests(void);
 int register_fault_queue_tests(void);
+int register_parse_tests(void);
 
 #endif

@@ -216,14 +216,14 @@ static void test_report_table_full(void)
 }
 
 static uint64_t hint_calls;
-static enum hc_action fake_hint(struct hc_call *c, void *r)
+static int64_t fake_hint(struct hc_call *c, void *r)
 {
     struct arom_hc_hint *req = r;
-    if ((req->ret = hc_check_page_range(c, req->addr, req->len)) == 0) {
-        hint_calls++;
-        req->ret = (int64_t)(req->len / AROM_PAGE_SIZE);
-    }
-    return HC_CONTINUE;
+    int64_t rc = hc_check_page_range(c, req->addr, req->len);
+    if (rc < 0)
+        return rc;
+    hint_calls++;
+    return (int64_t)(req->len / AROM_PAGE_SIZE);
 }
 
 static int64_t hint(uint64_t addr, uint64_t len, uint32_t kind)

@@ -106,59 +106,6 @@ static void test_profile_unknown_and_names(void)
     }
 }
 
-static void test_profile_overrides(void)
-{
-    struct ltram_profile p = quiet_profile(4096);
-    char err[256];
-    CU_ASSERT(ltram_profile_override(&p, "write-ns", "250", err, sizeof err) == 0);
-    CU_ASSERT(p.write_ns == 250);
-    CU_ASSERT(ltram_profile_override(&p, "write-ns", "2us", err, sizeof err) == 0);
-    CU_ASSERT(p.write_ns == 2000);
-    CU_ASSERT(ltram_profile_override(&p, "erase-ns", "18ms", err, sizeof err) == 0);
-    CU_ASSERT(p.erase_ns == 18000000);
-    CU_ASSERT(ltram_profile_override(&p, "read-ns", "100ns", err, sizeof err) == 0);
-    CU_ASSERT(p.read_ns == 100);
-    CU_ASSERT(ltram_profile_override(&p, "write-unit", "8K", err, sizeof err) == 0);
-    CU_ASSERT(p.write_unit == 8192);
-    CU_ASSERT(ltram_profile_override(&p, "write-unit", "256", err, sizeof err) == 0);
-    CU_ASSERT(p.write_unit == 256);
-    CU_ASSERT(ltram_profile_override(&p, "erase-block", "4KiB", err, sizeof err) == 0);
-    CU_ASSERT(p.erase_block == 4096);
-    CU_ASSERT(ltram_profile_override(&p, "erase-block", "0", err, sizeof err) == 0);
-    CU_ASSERT(p.erase_block == 0);
-    CU_ASSERT(ltram_profile_override(&p, "endurance", "100000", err, sizeof err) == 0);
-    CU_ASSERT(p.endurance == 100000);
-    CU_ASSERT(ltram_profile_override(&p, "endurance", "1e4", err, sizeof err) == 0);
-    CU_ASSERT(p.endurance == 10000);
-    CU_ASSERT(ltram_profile_override(&p, "endurance", "0", err, sizeof err) == 0);
-    CU_ASSERT(p.endurance == 0);
-}
-
-static void test_profile_override_junk(void)
-{
-    static const struct { const char *key, *value; } junk[] = {
-        { "write-ns", "" }, { "write-ns", "abc" }, { "write-ns", "12x" }, { "write-ns", "-5" },
-        { "write-ns", " 5" }, { "write-ns", "1.5us" }, { "write-ns", "5s" }, { "read-ns", "11s" },
-        { "erase-ns", "99999999999999999999" }, { "erase-ns", "20000ms" },
-        { "write-unit", "0" }, { "write-unit", "4M" }, { "write-unit", "K" }, { "erase-block", "4KB" },
-        { "endurance", "1e" }, { "endurance", "1e10" }, { "endurance", "5000000000" },
-        { "endurance", "lots" },
-    };
-    char err[256];
-    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
-        struct ltram_profile p = quiet_profile(4096), before = p;
-        err[0] = '\0';
-        CU_ASSERT(ltram_profile_override(&p, junk[i].key, junk[i].value, err, sizeof err) == -EINVAL);
-        CU_ASSERT(strstr(err, junk[i].key) != NULL);   /* the message names the key */
-        CU_ASSERT(memcmp(&p, &before, sizeof p) == 0);
-    }
-    struct ltram_profile p = quiet_profile(4096);
-    CU_ASSERT(ltram_profile_override(&p, "speed", "1", err, sizeof err) == -EINVAL);
-    CU_ASSERT(strstr(err, "unknown") && strstr(err, "speed") && strstr(err, "write-ns"));
-    CU_ASSERT(ltram_profile_override(&p, "write-ns", "1", NULL, 0) == 0);
-    CU_ASSERT(ltram_profile_override(&p, "write-ns", "x", NULL, 0) == -EINVAL);
-}
-
 /* ---- backends ------------------------------------------------------------ */
 
 static void test_open_emulated(void)
@@ -540,8 +487,6 @@ int register_ltram_tests(void)
     static const struct unit_test tests[] = {
         { "profile presets carry the published figures", test_profile_presets },
         { "profile unknown name, names list", test_profile_unknown_and_names },
-        { "profile overrides with suffixes", test_profile_overrides },
-        { "profile override junk rejected", test_profile_override_junk },
         { "open emulated rounds to frames", test_open_emulated },
         { "open errors: too small, bad spec, bad profile", test_open_errors },
         { "open file: created, sized, reopened", test_open_file },

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "tests/unit/suites.h"
+#include "lib/parse.h"
 #include "vmm/options.h"
 
 static void test_parse_size(void)
@@ -214,13 +215,106 @@ static void test_duration_overflow(void)
     CU_ASSERT_EQUAL(parse_duration("5y", &v), 0);
     CU_ASSERT_DOUBLE_EQUAL(v, 5 * 365.25 * 86400, 1);
     CU_ASSERT_EQUAL(parse_duration("1e308y", &v), -ERANGE);   /* would be +inf: pacing off */
-    CU_ASSERT_EQUAL(parse_duration("1e999", &v), -EINVAL);
+    CU_ASSERT_EQUAL(parse_duration("1e999", &v), -ERANGE);
     CU_ASSERT_EQUAL(parse_duration("inf", &v), -EINVAL);
     struct vmm_options o;
     char err[256];
     char *argv[] = {"arom-vmm", "--token-lifetime", "1e308y", "p.elf", NULL};
     CU_ASSERT_EQUAL(parse(&o, err, 4, argv), -EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "out of range"));
+    options_free(&o);
+}
+
+/* One profile override through the option table; the resolved profile. */
+static int override(const char *opt, const char *value, struct ltram_profile *out, char *err)
+{
+    struct vmm_options o;
+    char *argv[] = {"arom-vmm", (char *)opt, (char *)value, "p.elf", NULL};
+    int rc = parse(&o, err, 4, argv);
+    if (rc == 0)
+        rc = options_validate(&o, err, 256);
+    *out = o.tiering.profile;
+    options_free(&o);
+    return rc;
+}
+
+static void test_profile_overrides(void)
+{
+    static const struct { const char *opt, *value; size_t field; uint64_t want; } ok[] = {
+        {"--ltram-write-ns", "250", offsetof(struct ltram_profile, write_ns), 250},
+        {"--ltram-write-ns", "2us", offsetof(struct ltram_profile, write_ns), 2000},
+        {"--ltram-erase-ns", "18ms", offsetof(struct ltram_profile, erase_ns), 18000000},
+        {"--ltram-read-ns", "100ns", offsetof(struct ltram_profile, read_ns), 100},
+        {"--ltram-endurance", "100000", offsetof(struct ltram_profile, endurance), 100000},
+        {"--ltram-endurance", "1e4", offsetof(struct ltram_profile, endurance), 10000},
+        {"--ltram-endurance", "0", offsetof(struct ltram_profile, endurance), 0},
+    };
+    char err[256];
+    struct ltram_profile p, preset;
+    CU_ASSERT_FATAL(ltram_profile_lookup(LTRAM_DEFAULT_PROFILE, &preset) == 0);
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        CU_ASSERT_EQUAL(override(ok[i].opt, ok[i].value, &p, err), 0);
+        uint64_t got;
+        memcpy(&got, (char *)&p + ok[i].field, sizeof got);
+        CU_ASSERT_EQUAL(got, ok[i].want);
+        CU_ASSERT_EQUAL(p.write_unit, preset.write_unit);       /* the rest is the preset's */
+    }
+    CU_ASSERT_EQUAL(override("--ltram-write-unit", "8K", &p, err), 0);
+    CU_ASSERT_EQUAL(p.write_unit, 8192);
+    CU_ASSERT_EQUAL(override("--ltram-write-unit", "256", &p, err), 0);
+    CU_ASSERT_EQUAL(p.write_unit, 256);
+    CU_ASSERT_EQUAL(override("--ltram-erase-block", "4KiB", &p, err), 0);
+    CU_ASSERT_EQUAL(p.erase_block, 4096);
+    CU_ASSERT_EQUAL(override("--ltram-erase-block", "0", &p, err), 0);
+    CU_ASSERT_EQUAL(p.erase_block, 0);
+    CU_ASSERT_EQUAL(override("--ltram-profile", "nor-flash", &p, err), 0);
+    CU_ASSERT_STRING_EQUAL(p.name, "nor-flash");
+}
+
+static void test_profile_override_junk(void)
+{
+    static const struct { const char *opt, *value; } junk[] = {
+        {"--ltram-write-ns", ""}, {"--ltram-write-ns", "abc"}, {"--ltram-write-ns", "12x"},
+        {"--ltram-write-ns", "-5"}, {"--ltram-write-ns", " 5"}, {"--ltram-write-ns", "1.5us"},
+        {"--ltram-read-ns", "11s"}, {"--ltram-erase-ns", "99999999999999999999"},
+        {"--ltram-erase-ns", "20000ms"}, {"--ltram-write-unit", "0"}, {"--ltram-write-unit", "4G"},
+        {"--ltram-write-unit", "K"}, {"--ltram-endurance", "1e"}, {"--ltram-endurance", "1e10"},
+        {"--ltram-endurance", "5000000000"}, {"--ltram-endurance", "lots"},
+        {"--ltram-profile", "floppy"},
+    };
+    char err[256];
+    struct ltram_profile p;
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+        err[0] = '\0';
+        CU_ASSERT_EQUAL(override(junk[i].opt, junk[i].value, &p, err), -EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, junk[i].opt));      /* the message names the option */
+    }
+}
+
+/* A budget in % of --mem resolves whatever the order; the daemon follows it. */
+static void test_budget_resolved_once(void)
+{
+    struct vmm_options o;
+    char err[256];
+    char *a1[] = {"arom-vmm", "--dram-budget", "25%", "--mem", "1G", "p.elf", NULL};
+    CU_ASSERT_EQUAL_FATAL(parse(&o, err, 6, a1), 0);
+    CU_ASSERT_EQUAL(options_validate(&o, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(o.tiering.dram_budget, 256ull << 20);
+    CU_ASSERT(o.tiering.daemon && o.tiering_on);
+    options_free(&o);
+    char *a2[] = {"arom-vmm", "--dram-budget", "2G", "--mem", "1G", "p.elf", NULL};
+    CU_ASSERT_EQUAL_FATAL(parse(&o, err, 6, a2), 0);
+    CU_ASSERT_EQUAL(options_validate(&o, err, sizeof err), -EINVAL);   /* more than --mem */
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--dram-budget"));
+    options_free(&o);
+    char *a3[] = {"arom-vmm", "--dram-budget", "150%", "p.elf", NULL};
+    CU_ASSERT_EQUAL(parse(&o, err, 4, a3), -EINVAL);
+    options_free(&o);
+    char *a4[] = {"arom-vmm", "--ltram", "off", "--daemon", "off", "p.elf", NULL};
+    CU_ASSERT_EQUAL_FATAL(parse(&o, err, 6, a4), 0);
+    CU_ASSERT_EQUAL(options_validate(&o, err, sizeof err), 0);
+    CU_ASSERT(!o.tiering_on && !o.tiering.daemon);
+    CU_ASSERT_EQUAL(o.tiering.dram_budget, o.mem);                   /* no budget: all of RAM */
     options_free(&o);
 }
 
@@ -237,6 +331,9 @@ int register_options_tests(void)
         {"CLI overrides config file", test_cli_overrides_config_file},
         {"config file: NUL bytes, size limit, empty", test_config_file_limits},
         {"durations that overflow are refused", test_duration_overflow},
+        {"LtRAM profile overrides", test_profile_overrides},
+        {"LtRAM profile overrides: junk refused", test_profile_override_junk},
+        {"budget resolved once against --mem", test_budget_resolved_once},
     };
     return ADD_SUITE("options", tests);
 }

@@ -67,7 +67,7 @@ static void test_out_of_range(void)
     placement_destroy(pm);
 }
 
-static void test_flags_and_daemon_fields(void)
+static void test_flags_and_demotable(void)
 {
     struct placement *pm = make(8);
     CU_ASSERT(placement_set_pinned(pm, 2, true) == 0);
@@ -82,15 +82,14 @@ static void test_flags_and_daemon_fields(void)
     CU_ASSERT(placement_frame(pm, 2) == 5);
     CU_ASSERT(!placement_pinned(pm, 1) && !placement_pinned(pm, 3));
 
-    CU_ASSERT(placement_set_history(pm, 6, 0xa5) == 0);
-    CU_ASSERT(placement_set_demote_epoch(pm, 6, 123456) == 0);
-    CU_ASSERT(placement_set_backoff(pm, 6, 9) == 0);
-    CU_ASSERT(placement_set_dram(pm, 6) == 0);
-    CU_ASSERT(placement_history(pm, 6) == 0xa5);
-    CU_ASSERT(placement_demote_epoch(pm, 6) == 123456);
-    CU_ASSERT(placement_backoff(pm, 6) == 9);
-    CU_ASSERT(placement_history(pm, 5) == 0);
-    CU_ASSERT(placement_set_history(pm, 8, 1) == -EINVAL);
+    /* demotable: DRAM, not pinned, not migrating */
+    CU_ASSERT(placement_demotable(pm, 6));
+    CU_ASSERT(!placement_demotable(pm, 2));             /* LtRAM */
+    CU_ASSERT(placement_set_pinned(pm, 6, true) == 0);
+    CU_ASSERT(!placement_demotable(pm, 6));
+    CU_ASSERT(placement_set_pinned(pm, 6, false) == 0 && placement_set_migrating(pm, 6, true) == 0);
+    CU_ASSERT(!placement_demotable(pm, 6));
+    CU_ASSERT(!placement_demotable(pm, 8));             /* out of range */
     placement_destroy(pm);
 }
 
@@ -127,33 +126,23 @@ static void test_next_demotable_run(void)
     placement_destroy(pm);
 }
 
-static void test_ltram_run(void)
+static void test_merges(void)
 {
     struct placement *pm = make(16);
-    /* 2,3,4 -> frames 10,11,12 | 5 -> 20 | 6 -> 21 | 7 DRAM | 8 -> 22 */
+    /* 0-1 DRAM | 2-4 LtRAM frames 10,11,12 | 5-6 LtRAM frames 20, 22 | 7.. DRAM */
     placement_set_ltram(pm, 2, 10);
     placement_set_ltram(pm, 3, 11);
     placement_set_ltram(pm, 4, 12);
     placement_set_ltram(pm, 5, 20);
-    placement_set_ltram(pm, 6, 21);
-    placement_set_ltram(pm, 8, 22);
-    CU_ASSERT(placement_ltram_run(pm, 2, 64) == 3);
-    CU_ASSERT(placement_ltram_run(pm, 3, 64) == 2);
-    CU_ASSERT(placement_ltram_run(pm, 2, 2) == 2);
-    CU_ASSERT(placement_ltram_run(pm, 5, 64) == 2);
-    CU_ASSERT(placement_ltram_run(pm, 8, 64) == 1);
-    CU_ASSERT(placement_ltram_run(pm, 7, 64) == 0);
-    CU_ASSERT(placement_ltram_run(pm, 0, 64) == 0);
-    CU_ASSERT(placement_ltram_run(pm, 2, 0) == 0);
-    CU_ASSERT(placement_ltram_run(pm, 16, 64) == 0);
-    /* Frames going down are not consecutive. */
-    placement_set_ltram(pm, 10, 41);
-    placement_set_ltram(pm, 11, 40);
-    CU_ASSERT(placement_ltram_run(pm, 10, 64) == 1);
-    /* A run ends at the last page. */
-    placement_set_ltram(pm, 14, 100);
-    placement_set_ltram(pm, 15, 101);
-    CU_ASSERT(placement_ltram_run(pm, 14, 64) == 2);
+    placement_set_ltram(pm, 6, 22);
+    CU_ASSERT(placement_merges(pm, 1));                 /* DRAM | DRAM */
+    CU_ASSERT(!placement_merges(pm, 2));                /* DRAM | LtRAM */
+    CU_ASSERT(placement_merges(pm, 3) && placement_merges(pm, 4));
+    CU_ASSERT(!placement_merges(pm, 5));                /* frame 12 -> 20 */
+    CU_ASSERT(!placement_merges(pm, 6));                /* frame 20 -> 22 */
+    CU_ASSERT(!placement_merges(pm, 7));                /* LtRAM | DRAM */
+    CU_ASSERT(placement_merges(pm, 8));
+    CU_ASSERT(!placement_merges(pm, 0) && !placement_merges(pm, 16));   /* no left neighbour; out of range */
     placement_destroy(pm);
 }
 
@@ -193,9 +182,9 @@ int register_placement_tests(void)
         { "init: all DRAM, no frames", test_init },
         { "set/get tier and frame, counters", test_set_get_and_counters },
         { "out-of-range pages", test_out_of_range },
-        { "pinned, migrating and daemon fields", test_flags_and_daemon_fields },
+        { "pinned, migrating, demotable", test_flags_and_demotable },
         { "next demotable run skips and bounds", test_next_demotable_run },
-        { "LtRAM runs of consecutive frames", test_ltram_run },
+        { "the run-merge rule", test_merges },
         { "host mapping runs for several layouts", test_mapping_runs },
     };
     return ADD_SUITE("placement", tests);

@@ -1,7 +1,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
 /* Set once at start-up from the options, read-only afterwards. */
 static bool log_quiet;

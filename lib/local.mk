@@ -1,0 +1,9 @@
+# lib/: what vmm/ and tiering/ share: logging, clocks, the parsers of
+# operator input, error and JSON helpers, kernel-header compatibility.
+libarom_a_SOURCES += \
+	lib/compat.h lib/bitmap.h lib/thread.h \
+	lib/log.c lib/log.h \
+	lib/clock.c lib/clock.h \
+	lib/err.c lib/err.h \
+	lib/parse.c lib/parse.h \
+	lib/json.c lib/json.h

@@ -1,0 +1,81 @@
+/* Write tracking with the VM's KVM dirty log. With KVM's manual-protect
+ * mode, fetching the log only copies the bitmap and each re-arm
+ * re-protects just the pages asked for (a page left dirty stays writable
+ * and costs the guest nothing); without it, every fetch re-protects the
+ * whole slot. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/bitmap.h"
+#include "tiering/tracking.h"
+
+struct dirty_log {
+    uint64_t *clear;            /* scratch for re-arming */
+    bool manual;
+    bool on;
+};
+
+static int dl_init(struct tracker *tk, char *err, size_t errlen)
+{
+    struct dirty_log *d = tk->priv;
+    if (!(d->clear = track_bitmap(tk))) {
+        snprintf(err, errlen, "dirty log: out of memory");
+        return -ENOMEM;
+    }
+    int rc = tk->vm->dirty_log_enable(tk->vm->vm, true, &d->manual);
+    if (rc < 0)
+        snprintf(err, errlen, "enabling the KVM dirty log: %s", strerror(-rc));
+    d->on = rc == 0;
+    return rc;
+}
+
+static void dl_fini(struct tracker *tk)
+{
+    struct dirty_log *d = tk->priv;
+    if (d->on)
+        tk->vm->dirty_log_enable(tk->vm->vm, false, &d->manual);
+    free(d->clear);
+}
+
+/* Re-protect the listed pages: one clear per run of 64-page words. */
+static size_t dl_arm(struct tracker *tk, uint64_t *pages, size_t n)
+{
+    struct dirty_log *d = tk->priv;
+    if (!d->manual || !n)
+        return n;           /* without manual mode every fetch re-armed the slot */
+    uint64_t lo = pages[0] / 64, hi = lo;
+    for (size_t i = 0; i < n; i++) {
+        bitmap_set(d->clear, pages[i], true);
+        lo = pages[i] / 64 < lo ? pages[i] / 64 : lo;
+        hi = pages[i] / 64 > hi ? pages[i] / 64 : hi;
+    }
+    uint64_t npages = tk->core->npages;
+    for (uint64_t w = lo; w <= hi;) {
+        if (!d->clear[w]) {
+            w++;
+            continue;
+        }
+        uint64_t end = w;
+        while (end <= hi && d->clear[end])
+            end++;
+        uint64_t first = w * 64, count = (end - w) * 64;
+        if (first + count > npages)
+            count = npages - first;
+        if (tk->vm->dirty_log_clear(tk->vm->vm, first, count, d->clear + w) < 0)
+            break;
+        memset(d->clear + w, 0, (end - w) * sizeof *d->clear);
+        w = end;
+    }
+    memset(d->clear + lo, 0, (hi - lo + 1) * sizeof *d->clear);
+    return n;
+}
+
+static int dl_harvest(struct tracker *tk, const uint64_t *pages, size_t n, uint64_t *seen)
+{
+    return tk->vm->dirty_log_get(tk->vm->vm, seen);
+}
+
+const struct track_ops track_dirty_log_ops = {.name = "kvm_dirty_log", .priv_size = sizeof(struct dirty_log),
+                                              .init = dl_init, .fini = dl_fini, .arm = dl_arm, .harvest = dl_harvest};
