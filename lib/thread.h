@@ -10,12 +10,14 @@ struct thread {
     bool started;
 };
 
-/* 0 or -errno. */
-static inline int thread_start(struct thread *t, void *(*fn)(void *), void *arg)
+/* Start fn(arg) as a thread named name (shown by ps and top: at most 15
+ * characters). 0 or -errno. */
+static inline int thread_start(struct thread *t, const char *name, void *(*fn)(void *), void *arg)
 {
     int rc = pthread_create(&t->id, NULL, fn, arg);
     if (rc)
         return -rc;
+    pthread_setname_np(t->id, name);
     t->started = true;
     return 0;
 }

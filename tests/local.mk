@@ -14,7 +14,9 @@ tests_unit_unit_tests_SOURCES = \
 	tests/unit/test_placement.c \
 	tests/unit/test_policy.c \
 	tests/unit/test_fault_queue.c \
-	tests/unit/test_parse.c
+	tests/unit/test_parse.c \
+	tests/unit/test_guard.c \
+	tests/unit/test_punch.c
 tests_unit_unit_tests_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_unit_tests_LDADD = libarom.a $(CUNIT_LIBS) $(JSONC_LIBS)
 TESTS += tests/unit/unit-tests

@@ -2,11 +2,22 @@
  * The tiering daemon: once an epoch it learns what the guest wrote and
  * touched (the monitor, tracking.h), ages every page's history, notes the
  * tier changes since the last look (ping-pongs: a page promoted soon after
- * its demotion), and when DRAM use is over the budget demotes the pages
- * the policy (policy.h) ranks first — coldest, then clean the longest — in
- * contiguous runs, through the migration engine. It never stalls the
- * guest: when the guest writes faster than the budget allows, DRAM use
- * exceeds the budget for a while and the stats say so.
+ * its demotion), measures what tiering cost the guest (the guard,
+ * guard.h), and when DRAM use is over the budget and the guard allows it,
+ * demotes the pages the policy (policy.h) ranks first — coldest, then
+ * clean the longest — in contiguous runs, through the migration engine.
+ *
+ * Write tracking costs only what the policy needs. A page's write is seen
+ * only while the page is armed (re-protected in the dirty log), and each
+ * armed page the guest writes costs it one VM exit. So a page is armed
+ * only when it may become a demotion candidate: when DRAM is near the
+ * budget, at most arm_budget pages an epoch (sized so the exits fit the
+ * guard's allowance), in rotating order, each no sooner than its re-arm
+ * backoff allows (a page found written soon after arming waits longer
+ * every time). An unarmed page is assumed written. Access sampling is
+ * sized the same way. The daemon never stalls the guest: when the guest
+ * writes faster than the budget allows, or the guard pauses demotion, DRAM
+ * use exceeds the budget for a while and the stats say why.
  */
 #include <errno.h>
 #include <poll.h>
@@ -21,39 +32,57 @@
 #include "lib/log.h"
 #include "tiering/daemon.h"
 
-#define SCAN_CHUNK 4096            /* pages scanned per lock hold */
+#define SCAN_CHUNK 4096             /* pages scanned per lock hold */
+#define PRESSURE_PCT 90             /* DRAM above this share of the budget: prepare candidates */
+#define TRACK_SHARE 0.4             /* of the guard's allowance: write-tracking exits */
+#define SAMPLE_SHARE 0.2            /* of it: access-sampling faults */
+#define SAMPLE_COST_NS 3.0          /* an access fault costs ~3 exits: the exit, the wait, the map */
+#define IDLE_SAMPLES 16             /* access samples an epoch with no pressure */
 
 int daemon_init(struct daemon *d, struct tier_core *core, struct migrate_engine *eng, struct monitor *mon,
-                const struct tiering_config *cfg, char *err, size_t errlen)
+                struct fault_path *fault, const struct tiering_config *cfg, char *err, size_t errlen)
 {
-    *d = (struct daemon){.core = core, .eng = eng, .mon = mon, .epoch_ms = cfg->epoch_ms, .enabled = cfg->daemon};
+    *d = (struct daemon){.core = core, .eng = eng, .mon = mon, .fault = fault, .vm = &cfg->vm,
+                         .epoch_ms = cfg->epoch_ms, .enabled = cfg->daemon};
     policy_params_init(&d->params, cfg->dram_budget / PAGE_SIZE_4K);
+    guard_init(&d->guard, cfg->max_slowdown_pct, cfg->exit_cost_us * 1e3);
     if (!d->enabled)
         return 0;
-    uint64_t n = core->npages;
-    d->hist = malloc(n);
-    d->last_change = calloc(n, sizeof *d->last_change);
-    d->backoff = calloc(n, sizeof *d->backoff);
-    d->was_ltram = calloc(BITMAP_WORDS(n), sizeof *d->was_ltram);
+    uint64_t n = core->npages, words = BITMAP_WORDS(n);
+    d->pages = calloc(n, sizeof *d->pages);
+    d->was_ltram = calloc(words, sizeof *d->was_ltram);
+    d->armed = calloc(words, sizeof *d->armed);
+    d->rearm = calloc(words, sizeof *d->rearm);
     d->resident = calloc(n, 1);
-    d->score_hist = calloc(POLICY_SCORES, sizeof *d->score_hist);
-    if (!d->hist || !d->last_change || !d->backoff || !d->was_ltram || !d->resident || !d->score_hist) {
+    if (!d->pages || !d->was_ltram || !d->armed || !d->rearm || !d->resident) {
         snprintf(err, errlen, "tiering daemon: out of memory");
         return -ENOMEM;
     }
-    memset(d->hist, HIST_INITIAL, n);
+    for (uint64_t p = 0; p < n; p++)
+        d->pages[p].hist = HIST_INITIAL;
+    if (monitor_write_flags(mon) & TRACK_STARTS_ARMED)
+        memset(d->armed, 0xff, words * sizeof *d->armed);
+    d->arm_budget = n / 16 ? n / 16 : 1;
+    d->sample_budget = IDLE_SAMPLES;
+    if (cfg->trace_path[0] && !(d->trace = fopen(cfg->trace_path, "w"))) {
+        snprintf(err, errlen, "--daemon-trace %s: %s", cfg->trace_path, strerror(errno));
+        return -EINVAL;
+    }
     return 0;
 }
 
 void daemon_fini(struct daemon *d)
 {
-    free(d->hist);
-    free(d->last_change);
-    free(d->backoff);
+    if (d->trace)
+        fclose(d->trace);
+    d->trace = NULL;
+    free(d->pages);
     free(d->was_ltram);
+    free(d->armed);
+    free(d->rearm);
     free(d->resident);
-    free(d->score_hist);
-    d->hist = d->resident = NULL;
+    d->pages = NULL;
+    d->resident = NULL;
 }
 
 /* Which pages of the DRAM memfd hold data: walk its extents with
@@ -83,7 +112,7 @@ static void apply_samples(struct daemon *d, const struct sample_result *r, size_
     pthread_mutex_lock(&d->core->lock);
     for (size_t i = 0; i < n; i++)
         for (uint64_t q = r[i].first; q < r[i].first + r[i].n; q++)
-            d->hist[q] = policy_note_access(d->hist[q], r[i].touched);
+            d->pages[q].hist = policy_note_access(d->pages[q].hist, r[i].touched);
     pthread_mutex_unlock(&d->core->lock);
 }
 
@@ -95,48 +124,125 @@ static bool note_tier_change(struct daemon *d, uint64_t p, uint64_t *pingpongs)
     bool on_ltram = placement_tier(d->core->pm, p) == TIER_LTRAM;
     if (on_ltram == bitmap_test(d->was_ltram, p))
         return false;
+    struct page_policy *pp = &d->pages[p];
     bitmap_set(d->was_ltram, p, on_ltram);
+    bitmap_set(d->armed, p, false);         /* a new mapping: no longer watched */
     if (on_ltram) {
-        policy_on_demote(d->epoch, &d->last_change[p]);
+        policy_on_demote(d->epoch, &pp->last_change);
         return false;
     }
-    *pingpongs += policy_on_promote(&d->params, d->epoch, &d->last_change[p], &d->backoff[p]);
+    uint16_t backoff = pp->backoff;
+    bool pingpong = policy_on_promote(&d->params, d->epoch, &pp->last_change, &backoff);
+    pp->backoff = (uint8_t)backoff;
+    if (pingpong)   /* the page was written within pingpong_epochs of leaving: learn that */
+        pp->period = policy_learn_period(pp->period, d->epoch - pp->last_write);
+    *pingpongs += pingpong;
     d->promotions_seen++;
     return true;
 }
 
-static int score(struct daemon *d, uint64_t p)
+enum write_seen { WRITE_CLEAN, WRITE_SEEN, WRITE_UNKNOWN };
+
+/* What the write tracking says of page p this epoch (lock held). An armed
+ * page the guest wrote cost it one exit; it stays dirty (unarmed) from here
+ * and so costs nothing more. An unarmed page is not known to be clean. */
+static enum write_seen note_write(struct daemon *d, uint64_t p, bool promoted, bool selective)
 {
-    return policy_score(&d->params, d->hist[p], d->epoch, d->last_change[p], d->backoff[p]);
+    struct page_policy *pp = &d->pages[p];
+    if (promoted)
+        return WRITE_SEEN;
+    if (placement_tier(d->core->pm, p) != TIER_DRAM)
+        return WRITE_CLEAN;     /* LtRAM pages need no tracking: a store promotes them */
+    if (!selective)
+        return monitor_written(d->mon, p) ? WRITE_SEEN : WRITE_CLEAN;
+    if (!bitmap_test(d->armed, p))
+        return WRITE_UNKNOWN;
+    if (!monitor_written(d->mon, p))
+        return WRITE_CLEAN;
+    unsigned clean = HIST_WRITE_AGE(pp->hist);
+    bitmap_set(d->armed, p, false);
+    pp->rearm = policy_rearm_backoff(&d->params, pp->rearm, clean);
+    pp->period = policy_learn_period(pp->period, clean);
+    d->armed_written_last++;
+    return WRITE_SEEN;
 }
 
-/* Age histories, note tier changes, and build the score histogram of
- * demotable pages. Returns promotions seen. */
-static uint64_t scan(struct daemon *d, bool want_scores, uint64_t *pingpongs)
+static int score(struct daemon *d, uint64_t p)
+{
+    const struct page_policy *pp = &d->pages[p];
+    if (!policy_clean_enough(&d->params, pp->hist, pp->period))
+        return -1;
+    return policy_score(&d->params, pp->hist, d->epoch, pp->last_change, pp->backoff);
+}
+
+/* Age histories, note tier changes and writes, and build the score
+ * histogram of the candidates (demotable pages clean long enough).
+ * Returns promotions seen. */
+static uint64_t scan(struct daemon *d, uint64_t *pingpongs)
 {
     struct tier_core *c = d->core;
+    bool selective = monitor_write_flags(d->mon) & TRACK_SELECTIVE;
     uint64_t promoted = d->promotions_seen;
-    memset(d->score_hist, 0, POLICY_SCORES * sizeof *d->score_hist);
+    d->armed_written_last = 0;
+    d->candidates = 0;
+    memset(d->score_hist, 0, sizeof d->score_hist);
     for (uint64_t a = c->pinned_pages; a < c->npages; a += SCAN_CHUNK) {
         uint64_t b = a + SCAN_CHUNK < c->npages ? a + SCAN_CHUNK : c->npages;
         pthread_mutex_lock(&c->lock);
         for (uint64_t p = a; p < b; p++) {
-            bool written = note_tier_change(d, p, pingpongs) | monitor_written(d->mon, p);
-            d->hist[p] = policy_age_write(d->hist[p], written);
-            if (!want_scores || !core_demotable(c, p, d->resident))
+            struct page_policy *pp = &d->pages[p];
+            enum write_seen w = note_write(d, p, note_tier_change(d, p, pingpongs), selective);
+            if (w == WRITE_SEEN)
+                pp->last_write = d->epoch;
+            pp->hist = policy_age_write(pp->hist, w != WRITE_CLEAN);
+            if (!core_demotable(c, p, d->resident))
                 continue;
             int s = score(d, p);
-            if (s >= 0)
+            if (s >= 0) {
                 d->score_hist[s]++;
+                d->candidates++;
+            }
         }
         pthread_mutex_unlock(&c->lock);
     }
+    if (!selective)         /* every fetch re-armed every page */
+        memset(d->armed, 0xff, BITMAP_WORDS(c->npages) * sizeof *d->armed);
     return d->promotions_seen - promoted;
 }
 
+/* Choose up to `budget` pages to re-arm, in rotating order: demotable,
+ * resident, not armed, past their re-arm backoff. Their write age starts
+ * counting from here. Returns how many. */
+static uint64_t choose_rearm(struct daemon *d, uint64_t budget)
+{
+    struct tier_core *c = d->core;
+    uint64_t span = c->npages - c->pinned_pages, picked = 0;
+    memset(d->rearm, 0, BITMAP_WORDS(c->npages) * sizeof *d->rearm);
+    if (!(monitor_write_flags(d->mon) & TRACK_SELECTIVE) || !span)
+        return 0;
+    uint64_t from = d->arm_cursor;
+    pthread_mutex_lock(&c->lock);
+    for (uint64_t k = 0; k < span && picked < budget; k++) {
+        uint64_t p = c->pinned_pages + (from + k) % span;
+        struct page_policy *pp = &d->pages[p];
+        if (bitmap_test(d->armed, p) || !core_demotable(c, p, d->resident) ||
+            !policy_rearm_due(d->epoch, pp->last_write, pp->rearm))
+            continue;
+        bitmap_set(d->rearm, p, true);
+        bitmap_set(d->armed, p, true);
+        pp->hist = HIST_MAKE(0, HIST_READ_AGE(pp->hist));
+        picked++;
+        d->arm_cursor = (from + k + 1) % span;
+    }
+    d->armed_pages += picked;
+    pthread_mutex_unlock(&c->lock);
+    return picked;
+}
+
 /* Demote runs of pages scoring >= threshold, in address order, until
- * `target` pages moved or the engine refuses (LtRAM full, tokens, maps). */
-static uint64_t demote_victims(struct daemon *d, int threshold, uint64_t target)
+ * `target` pages moved or the engine refuses (LtRAM full, tokens, maps):
+ * then *refused says why. */
+static uint64_t demote_victims(struct daemon *d, int threshold, uint64_t target, int64_t *refused)
 {
     struct tier_core *c = d->core;
     uint64_t done = 0, p = c->pinned_pages;
@@ -156,8 +262,10 @@ static uint64_t demote_victims(struct daemon *d, int threshold, uint64_t target)
         if (!len)
             continue;
         int64_t n = migrate_demote(d->eng, start, len);
-        if (n < 0)
-            break;              /* LtRAM full, out of tokens or near the mapping ceiling */
+        if (n < 0) {
+            *refused = n;
+            break;
+        }
         pthread_mutex_lock(&c->lock);
         for (uint64_t q = start; q < start + len; q++)
             note_tier_change(d, q, &d->pingpongs);
@@ -171,8 +279,8 @@ static uint64_t demote_victims(struct daemon *d, int threshold, uint64_t target)
  * and written again within a few epochs), the clean window is too short
  * for this guest's write pattern: double it (up to the 15 epochs the write
  * age can count); when ping-pongs are rare, shrink it back one step.
- * Per-page backoff handles single pages; this handles a guest whose writes
- * touch most of its memory every few seconds. Lock held. */
+ * Per-page backoff and learned periods handle single pages; this handles a
+ * guest whose writes touch most of its memory every few seconds. Lock held. */
 static void adapt_clean_window(struct daemon *d, uint64_t promoted, uint64_t pingpongs)
 {
     if (promoted >= 64 && pingpongs * 4 > promoted) {
@@ -183,52 +291,148 @@ static void adapt_clean_window(struct daemon *d, uint64_t promoted, uint64_t pin
     }
 }
 
+/* What tiering cost the guest since the last epoch, into the guard. */
+static enum guard_verdict measure(struct daemon *d, uint64_t now, unsigned *vcpus)
+{
+    unsigned running = 1;
+    uint64_t blocked = d->vm->vcpu_blocked_ns ? d->vm->vcpu_blocked_ns(d->vm->vm, &running) : 0;
+    pthread_mutex_lock(&d->core->lock);
+    uint64_t uffd = d->fault->wp_faults + d->fault->minor_faults;
+    uint64_t inval = d->eng->demote_batches + d->eng->promotions + d->mon->samples_taken;
+    pthread_mutex_unlock(&d->core->lock);
+    struct guard_sample s = {
+        .wall_ns = d->last_tick_ns ? now - d->last_tick_ns : (uint64_t)d->epoch_ms * 1000000,
+        .vcpus = running,
+        /* A vCPU that finished leaves the sum: never count that as negative. */
+        .blocked_ns = blocked > d->last_blocked_ns ? blocked - d->last_blocked_ns : 0,
+        .exits = d->armed_written_last + (uffd - d->last_uffd_faults) +
+                 (inval - d->last_invalidations) * (running ? running : 1),
+    };
+    d->last_blocked_ns = blocked;
+    d->last_uffd_faults = uffd;
+    d->last_invalidations = inval;
+    d->last_tick_ns = now;
+    d->last_sample = s;
+    *vcpus = running;
+    pthread_mutex_lock(&d->core->lock);
+    enum guard_verdict v = guard_epoch(&d->guard, &s);
+    pthread_mutex_unlock(&d->core->lock);
+    return v;
+}
+
+/* Pages to re-arm this epoch. Candidates are prepared only while DRAM is
+ * near the budget, and only as many as the demotions ahead need (the
+ * target, plus a reserve of 1% of the budget): a VM within its budget, or
+ * with candidates enough, pays for no write tracking. */
+static uint64_t arm_need(const struct daemon *d, bool pressure, uint64_t target)
+{
+    if (!pressure)
+        return 0;
+    uint64_t want = target + d->params.budget_pages / 100 + 64;
+    uint64_t need = want > d->candidates ? 2 * (want - d->candidates) : 0;
+    return need < d->arm_budget ? need : d->arm_budget;
+}
+
+/* Size next epoch's arm and sample budgets from what they cost this one. */
+static void size_budgets(struct daemon *d, bool pressure, uint64_t wall_ns, unsigned vcpus, uint64_t touched)
+{
+    uint64_t n = d->core->npages;
+    uint64_t allow_arm = guard_allowance(&d->guard, wall_ns, vcpus, TRACK_SHARE, d->guard.exit_cost_ns);
+    uint64_t allow_smp = guard_allowance(&d->guard, wall_ns, vcpus, SAMPLE_SHARE,
+                                         SAMPLE_COST_NS * d->guard.exit_cost_ns);
+    uint64_t idle = n / 1024 ? n / 1024 : 1;
+    d->arm_budget = policy_arm_budget(d->arm_budget, d->armed_written_last, allow_arm, idle, n);
+    d->sample_budget = pressure ? policy_arm_budget(d->sample_budget, touched, allow_smp, IDLE_SAMPLES,
+                                                    d->mon->sample_cap)
+                                : IDLE_SAMPLES;
+}
+
+/* Why the engine refused a demotion (lock held). */
+static enum over_reason refusal_reason(struct daemon *d, int64_t rc)
+{
+    if (rc == -ENOSPC)
+        return OVER_LTRAM_FULL;
+    if (rc == -EAGAIN)
+        return maps_near_limit(&d->eng->maps, 2) ? OVER_MAPPINGS : OVER_TOKENS;
+    return OVER_WRITES;
+}
+
 static void epoch_tick(struct daemon *d)
 {
-    uint64_t c0 = clock_thread_cpu_ns();
+    uint64_t c0 = clock_thread_cpu_ns(), now = clock_now_ns();
     d->epoch++;
     const struct sample_result *samples;
     size_t nsamples = monitor_harvest(d->mon, &samples);
+    uint64_t touched = 0;
+    for (size_t i = 0; i < nsamples; i++)
+        touched += samples[i].touched;
     scan_residency(d);
     uint64_t used = core_dram_resident_pages(d->core);
     apply_samples(d, samples, nsamples);
 
     pthread_mutex_lock(&d->core->lock);
     uint64_t target = policy_demote_target(&d->params, used);
+    bool pressure = used * 100 > d->params.budget_pages * PRESSURE_PCT;
     pthread_mutex_unlock(&d->core->lock);
 
     uint64_t pingpongs = 0;
-    uint64_t promoted = scan(d, target > 0, &pingpongs);
-    /* Re-arm write tracking on every page found written. */
-    monitor_arm(d->mon, d->mon->written, d->resident);
-    int threshold = policy_threshold(d->score_hist, target);
+    uint64_t promoted = scan(d, &pingpongs);
+    unsigned vcpus;
+    enum guard_verdict verdict = measure(d, now, &vcpus);
+    size_budgets(d, pressure, d->epoch_ms * 1000000ull, vcpus, touched);
+    uint64_t armed = choose_rearm(d, arm_need(d, pressure, target));
+    monitor_arm(d->mon, d->rearm, d->resident, d->sample_budget);
+
+    uint64_t goal = verdict == GUARD_PAUSE ? 0 : verdict == GUARD_SLOW ? target / 4 : target;
+    int threshold = policy_threshold(d->score_hist, goal);
     uint64_t scan_ns = clock_thread_cpu_ns() - c0;
 
-    /* Pages above the threshold all go (they number less than the target),
+    /* Pages above the threshold all go (they number less than the goal),
      * then threshold pages in address order fill the rest. */
     uint64_t demoted = 0;
-    if (target && threshold + 1 < POLICY_SCORES)
-        demoted = demote_victims(d, threshold + 1, target);
-    if (target > demoted)
-        demoted += demote_victims(d, threshold, target - demoted);
+    int64_t refused = 0;
+    if (goal && threshold + 1 < POLICY_SCORES)
+        demoted = demote_victims(d, threshold + 1, goal, &refused);
+    if (goal > demoted && !refused)
+        demoted += demote_victims(d, threshold, goal - demoted, &refused);
     uint64_t after = core_dram_resident_pages(d->core);
 
     pthread_mutex_lock(&d->core->lock);
     d->epochs++;
     d->pingpongs += pingpongs;
+    d->tracking_faults += d->armed_written_last;
     d->scan_ns_last = scan_ns;
     d->scan_ns_total += scan_ns;
     if (scan_ns > d->scan_ns_max)
         d->scan_ns_max = scan_ns;
     d->demoted_last = demoted;
     d->promoted_last = promoted;
+    d->armed_last = armed;
+    d->verdict = verdict;
     adapt_clean_window(d, promoted, pingpongs);
     d->dram_used_pages = after;
     if (after > d->dram_max_pages)
         d->dram_max_pages = after;
-    if (after > d->params.budget_pages)
-        d->over_budget_epochs++;    /* a write burst: never stall the guest for it */
+    d->over_reason = OVER_NONE;
+    if (after > d->params.budget_pages) {
+        d->over_budget_epochs++;    /* never stall the guest for it: say why */
+        if (verdict == GUARD_PAUSE)
+            d->over_reason = OVER_GUARD;
+        else
+            d->over_reason = refused ? refusal_reason(d, refused) : OVER_WRITES;
+    }
     pthread_mutex_unlock(&d->core->lock);
+    if (d->trace)
+        fprintf(d->trace, "{\"epoch\":%u,\"t_ms\":%.1f,\"dram_pages\":%llu,\"target\":%llu,\"goal\":%llu,"
+                "\"demoted\":%llu,\"promoted\":%llu,\"pingpongs\":%llu,\"armed\":%llu,\"arm_budget\":%llu,"
+                "\"tracking_faults\":%llu,\"samples\":%llu,\"blocked_ms\":%.3f,\"exits\":%llu,"
+                "\"slowdown_pct\":%.3f,\"slowdown_smoothed_pct\":%.3f,\"verdict\":\"%s\",\"scan_ms\":%.3f}\n",
+                d->epoch, now / 1e6, (unsigned long long)after, (unsigned long long)target,
+                (unsigned long long)goal, (unsigned long long)demoted, (unsigned long long)promoted,
+                (unsigned long long)pingpongs, (unsigned long long)armed, (unsigned long long)d->arm_budget,
+                (unsigned long long)d->armed_written_last, (unsigned long long)d->sample_budget,
+                d->last_sample.blocked_ns / 1e6, (unsigned long long)d->last_sample.exits, d->guard.last_pct,
+                d->guard.smoothed_pct, guard_verdict_name(verdict), scan_ns / 1e6);
 }
 
 static void *daemon_thread(void *arg)
@@ -249,7 +453,7 @@ int daemon_start(struct daemon *d, int stop_efd)
     if (!d->enabled)
         return 0;
     d->stop_efd = stop_efd;
-    return thread_start(&d->thread, daemon_thread, d);
+    return thread_start(&d->thread, "arom-daemon", daemon_thread, d);
 }
 
 void daemon_stop(struct daemon *d)
@@ -274,6 +478,15 @@ uint64_t daemon_budget_pages(struct daemon *d)
     return n;
 }
 
+static const char *over_reason_name(enum over_reason r)
+{
+    static const char *const names[] = {
+        [OVER_NONE] = "none", [OVER_WRITES] = "write_hot", [OVER_GUARD] = "slowdown_guard",
+        [OVER_LTRAM_FULL] = "ltram_full", [OVER_TOKENS] = "tokens", [OVER_MAPPINGS] = "mappings",
+    };
+    return names[r];
+}
+
 json_object *daemon_json(struct daemon *d)
 {
     json_object *o = json_object_new_object();
@@ -282,19 +495,35 @@ json_object *daemon_json(struct daemon *d)
     json_add_bool(o, "enabled", d->enabled);
     json_add_str(o, "access_tracking", d->enabled ? monitor_access_name(m) : "off");
     json_add_str(o, "dirty_tracking", d->enabled ? monitor_writes_name(m) : "off");
+    json_add_str(o, "dirty_rearm", !d->enabled ? "off"
+                                   : monitor_write_flags(m) & TRACK_SELECTIVE ? "selective" : "whole_slot");
     JSON_U64S(o, {"epoch_ms", d->epoch_ms}, {"epochs", d->epochs}, {"demoted_last_epoch", d->demoted_last},
               {"promoted_last_epoch", d->promoted_last}, {"pingpongs", d->pingpongs},
               {"clean_window_epochs", d->params.min_clean_epochs}, {"budget_pages", d->params.budget_pages},
               {"low_watermark_pages", d->params.low_pages}, {"dram_used_pages", d->dram_used_pages},
               {"dram_max_pages", d->dram_max_pages}, {"over_budget_epochs", d->over_budget_epochs},
+              {"armed_last_epoch", d->armed_last}, {"armed_total", d->armed_pages}, {"candidates", d->candidates},
+              {"arm_budget", d->arm_budget}, {"tracking_faults", d->tracking_faults},
+              {"sample_budget", d->sample_budget},
               {"samples", d->enabled ? m->samples_taken : 0},
               {"samples_touched", d->enabled ? m->samples_touched : 0},
-              {"access_faults", d->enabled ? m->access_faults : 0});
+              {"access_faults", d->fault->minor_faults});
     json_add_double(o, "scan_us_last", d->scan_ns_last / 1e3);
     json_add_double(o, "scan_us_mean", d->epochs ? d->scan_ns_total / 1e3 / d->epochs : 0);
     json_add_double(o, "scan_us_max", d->scan_ns_max / 1e3);
     json_add_double(o, "pingpong_rate", d->promotions_seen ? (double)d->pingpongs / (double)d->promotions_seen : 0);
     json_add_double(o, "over_budget_s", d->over_budget_epochs * d->epoch_ms / 1e3);
+    json_add_str(o, "over_budget_reason", over_reason_name(d->over_reason));
+    json_object *g = json_object_new_object();
+    json_add_double(g, "max_slowdown_pct", d->guard.max_pct);
+    json_add_double(g, "exit_cost_us", d->guard.exit_cost_ns / 1e3);
+    json_add_double(g, "slowdown_pct", d->guard.smoothed_pct);
+    json_add_double(g, "slowdown_pct_last", d->guard.last_pct);
+    json_add_double(g, "slowdown_pct_run", guard_run_pct(&d->guard));
+    json_add_str(g, "verdict", guard_verdict_name(d->verdict));
+    JSON_U64S(g, {"paused_epochs", d->guard.paused_epochs}, {"slowed_epochs", d->guard.slowed_epochs});
+    json_object_object_add(o, "guard", g);
+    json_add_double(o, "slowdown_pct", d->guard.smoothed_pct);
     pthread_mutex_unlock(&d->core->lock);
     return o;
 }

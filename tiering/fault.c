@@ -126,6 +126,9 @@ static void handle_msg(struct fault_path *f, const struct uffd_msg *m, uint64_t 
             handle_wp_fault(f, m->arg.pagefault.address, t_recv);
         } else if ((m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR) &&
                    page_of(f, m->arg.pagefault.address) != UINT64_MAX) {
+            pthread_mutex_lock(&f->core->lock);
+            f->minor_faults++;      /* counted once: a deferred one is retried, not received again */
+            pthread_mutex_unlock(&f->core->lock);
             serve_or_defer(f, page_of(f, m->arg.pagefault.address), 0);
         } else {
             /* Only WP mode is registered; wake the thread so it cannot hang. */
@@ -191,7 +194,7 @@ int fault_start(struct fault_path *f, struct tier_core *core, struct migrate_eng
     f->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (f->stop_efd < 0)
         return -errno;
-    return thread_start(&f->thread, fault_thread, f);
+    return thread_start(&f->thread, "arom-fault", fault_thread, f);
 }
 
 void fault_stop(struct fault_path *f)
@@ -216,7 +219,8 @@ void fault_json(struct fault_path *f, json_object *o)
     json_object *fl = json_object_new_object();
     json_object *lat = json_object_new_object();
     pthread_mutex_lock(&f->core->lock);
-    JSON_U64S(fl, {"write_faults", f->wp_faults}, {"during_demotion", f->inflight_faults},
+    JSON_U64S(fl, {"write_faults", f->wp_faults}, {"access_faults", f->minor_faults},
+              {"during_demotion", f->inflight_faults},
               {"probe_or_repeat", f->probe_faults}, {"stray", f->stray_faults});
     const struct latency_hist *h = &f->promote_lat;
     json_add_u64(lat, "count", h->count);

@@ -23,7 +23,7 @@ struct fault_path {
     atomic_bool stopping;
     struct fault_queue deferred;    /* the thread's own */
     /* counters (core lock) */
-    uint64_t wp_faults, probe_faults, inflight_faults, stray_faults;
+    uint64_t wp_faults, minor_faults, probe_faults, inflight_faults, stray_faults;
     struct latency_hist promote_lat;    /* fault received -> vCPU woken */
     atomic_uint_fast64_t remap_events;  /* counted without the lock */
 };

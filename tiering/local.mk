@@ -13,10 +13,12 @@ libarom_a_SOURCES += \
 	tiering/uffd.c tiering/uffd.h \
 	tiering/core.c tiering/core.h \
 	tiering/maps.c tiering/maps.h \
+	tiering/punch.c tiering/punch.h \
 	tiering/migrate.c tiering/migrate.h \
 	tiering/tracking.c tiering/tracking.h \
 	tiering/track_dirty_log.c tiering/track_uffd.c tiering/track_page_idle.c \
 	tiering/fault_queue.c tiering/fault_queue.h \
 	tiering/fault.c tiering/fault.h \
+	tiering/guard.c tiering/guard.h \
 	tiering/daemon.c tiering/daemon.h \
 	tiering/tiering.c tiering/tiering.h

@@ -11,12 +11,15 @@
  *   4. map the frames at a scratch address, register and write-protect it
  *   5. mremap the scratch mapping over the guest range: one atomic swap,
  *      the guest never sees a writable LtRAM page nor a missing page
- *   6. punch the DRAM pages out of the memfd, so DRAM use really falls
- *   7. commit (lock): placement, wear; wake stores that waited (they retry,
- *      fault on the LtRAM mapping and are promoted by the fault thread)
+ *   6. commit (lock): placement, wear; hand the DRAM pages to the punch
+ *      queue (punch.h), which punches them out of the memfd, so DRAM use
+ *      really falls, once they are no longer among the most recent
+ *   7. wake stores that waited (they retry, fault on the LtRAM mapping and
+ *      are promoted by the fault thread)
  *
  * promote a page (a store faulted on it)
- *   copy the frame to the page's DRAM home (its own memfd offset), map that
+ *   copy the frame to the page's DRAM home (its own memfd offset; no copy
+ *   while the punch queue still keeps the page's DRAM copy), map that
  *   over the guest page writable (mmap MAP_FIXED is atomic to other
  *   threads), register it, free the frame, wake the waiting vCPUs.
  */
@@ -103,11 +106,18 @@ int migrate_init(struct migrate_engine *e, struct tier_core *core, const struct 
         rc = probe_ltram_wp(e, err, errlen);
     if (rc == 0)
         rc = maps_init(&e->maps, cfg->map_limit, err, errlen);
+    /* 1% of the budget, at most 16 MiB: ping-pongs come soon after a demotion. */
+    uint64_t keep = cfg->dram_budget / PAGE / 100;
+    if (rc == 0 && punch_init(&e->punch, core->dram_fd, core->npages, keep < 4096 ? keep : 4096) < 0) {
+        snprintf(err, errlen, "punch queue: out of memory");
+        rc = -ENOMEM;
+    }
     return rc;
 }
 
 void migrate_fini(struct migrate_engine *e)
 {
+    punch_fini(&e->punch);
     frame_alloc_destroy(e->fa);
     ltram_close(e->lt);
     e->fa = NULL;
@@ -173,7 +183,7 @@ static int64_t reserve_run(struct migrate_engine *e, uint64_t *cursor, uint64_t 
     return (int64_t)tokens;
 }
 
-/* Steps 2-6, no lock held. Returns 0 or -errno; on error the guest range
+/* Steps 2-5, no lock held. Returns 0 or -errno; on error the guest range
  * still maps its DRAM pages (nothing was swapped). */
 static int swap_in_ltram(struct migrate_engine *e, uint64_t start, uint64_t n, uint32_t frame, bool *written)
 {
@@ -200,16 +210,12 @@ static int swap_in_ltram(struct migrate_engine *e, uint64_t start, uint64_t n, u
         rc = uffd_writeprotect_retry(c->uffd, s, bytes, true);
     if (!rc && mremap(s, bytes, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, g) == MAP_FAILED)
         rc = -errno;
-    if (rc < 0) {
+    if (rc < 0)
         munmap(s, bytes);
-        return rc;
-    }
-    if (fallocate(c->dram_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(start * PAGE), (off_t)bytes) < 0)
-        log_warn("tiering: punching DRAM pages out of the memfd: %s", strerror(errno));
-    return 0;
+    return rc;
 }
 
-/* Step 7 (lock held). */
+/* Step 6 (lock held). */
 static void commit_run(struct migrate_engine *e, uint64_t start, uint64_t n, uint32_t frame)
 {
     struct placement *pm = e->core->pm;
@@ -220,6 +226,7 @@ static void commit_run(struct migrate_engine *e, uint64_t start, uint64_t n, uin
     }
     maps_adjust(&e->maps, before, maps_breaks(pm, start, n));
     frame_alloc_note_written(e->fa, frame, (uint32_t)n);
+    punch_defer(&e->punch, start, n);
     e->demotions += n;
     e->demote_batches++;
     /* A page pinned while its demotion was in flight goes straight back. */
@@ -311,6 +318,28 @@ static void block_around(struct migrate_engine *e, uint64_t page, uint64_t *firs
     *n = b - a;
 }
 
+/* Map the pages of [first, first+n) that came from LtRAM into the fresh
+ * guest mapping before it is registered: otherwise the first touch of
+ * each (the very store that faulted, for one) would arrive as a second,
+ * minor, userfaultfd fault. The DRAM pages of the range that were never
+ * touched stay holes: populating them would allocate DRAM. */
+static void populate_promoted(struct migrate_engine *e, uint64_t first, uint64_t n)
+{
+    const struct placement *pm = e->core->pm;
+    for (uint64_t p = first; p < first + n;) {
+        if (placement_tier(pm, p) != TIER_LTRAM) {
+            p++;
+            continue;
+        }
+        uint64_t q = p;
+        while (q < first + n && placement_tier(pm, q) == TIER_LTRAM)
+            q++;
+        if (madvise(core_guest_page(e->core, p), (q - p) * PAGE, MADV_POPULATE_WRITE) < 0)
+            e->populate_failures++;     /* harmless: the guest's touch will fault it in */
+        p = q;
+    }
+}
+
 /* Bring pages [first, first+n) (none migrating; any mix of tiers) home to
  * DRAM with one mapping: LtRAM pages are copied to their DRAM homes first,
  * DRAM pages already hold their data there. Lock held. */
@@ -319,13 +348,14 @@ static int promote_range_locked(struct migrate_engine *e, uint64_t first, uint64
     struct tier_core *c = e->core;
     struct placement *pm = c->pm;
     for (uint64_t p = first; p < first + n; p++)
-        if (placement_tier(pm, p) == TIER_LTRAM)
+        if (placement_tier(pm, p) == TIER_LTRAM && !punch_take(&e->punch, p))
             memcpy(c->dram + p * PAGE, ltram_frame_ptr(e->lt, placement_frame(pm, p)), PAGE);
     uint8_t *g = core_guest_page(c, first);
     uint64_t before = maps_breaks(pm, first, n);
     if (mmap(g, n * PAGE, PROT_READ | PROT_WRITE, TIERING_MAP_FLAGS | MAP_FIXED, c->dram_fd,
              (off_t)(first * PAGE)) == MAP_FAILED)
         return -errno;
+    populate_promoted(e, first, n);
     int rc = uffd_register(c->uffd, g, n * PAGE, c->uffd_minor);
     if (rc < 0)     /* the pages are on DRAM and writable; they just cannot be demoted again */
         log_warn("tiering: re-registering GPA 0x%llx: %s", (unsigned long long)(first * PAGE), strerror(-rc));
@@ -365,6 +395,7 @@ int migrate_promote_locked(struct migrate_engine *e, uint64_t page)
         int wrc = uffd_writeprotect(e->core->uffd, core_guest_page(e->core, page), PAGE, false);
         if (wrc == -EAGAIN)
             return wrc;     /* a remap event is unread: the fault thread retries */
+        punch_forget(&e->punch, page);      /* the frame now differs from any DRAM copy */
         e->violations++;
         return rc;
     }
@@ -478,6 +509,11 @@ void migrate_json(struct migrate_engine *e, json_object *o)
     json_object_object_add(o, "mappings", maps_json(&e->maps, maps));
     JSON_U64S(o, {"promotions", e->promotions}, {"demotions", e->demotions},
               {"demotion_batches", e->demote_batches}, {"ltram_full_events", e->ltram_full},
-              {"invariant_violations", e->violations});
+              {"invariant_violations", e->violations}, {"populate_failures", e->populate_failures});
+    json_object *k = json_object_new_object();
+    JSON_U64S(k, {"kept_pages", e->punch.pages}, {"max_pages", e->punch.max_pages},
+              {"promotions_without_copy", e->punch.hits}, {"punched_pages", e->punch.punched},
+              {"punch_errors", e->punch.punch_errors});
+    json_object_object_add(o, "dram_keep", k);
     pthread_mutex_unlock(&e->core->lock);
 }

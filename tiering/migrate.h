@@ -17,6 +17,7 @@
 #include "tiering/frame_alloc.h"
 #include "tiering/ltram.h"
 #include "tiering/maps.h"
+#include "tiering/punch.h"
 #include "tiering/tiering.h"
 #include "tiering/token_bucket.h"
 
@@ -28,12 +29,14 @@ struct migrate_engine {
     struct frame_alloc *fa;
     struct token_bucket tb;         /* lock */
     struct maps maps;               /* lock */
+    struct punch_queue punch;       /* lock */
     pthread_mutex_t lt_lock;        /* serialises LtRAM writes, as a device's write port would */
     const char *ltram_spec;
     /* counters (lock) */
     uint64_t promotions, demotions, demote_batches;
     uint64_t ltram_full, token_limited;
     uint64_t violations;            /* last-resort in-place releases */
+    uint64_t populate_failures;
 };
 
 /* Open the LtRAM device described by cfg and set up frames, tokens and the

@@ -80,3 +80,45 @@ void policy_on_demote(uint32_t epoch, uint32_t *last_change)
 {
     *last_change = epoch;
 }
+
+uint8_t policy_learn_period(uint8_t period, unsigned clean)
+{
+    unsigned p = clean + 1 < 15 ? clean + 1 : 15;
+    return (uint8_t)(p > period ? p : period);
+}
+
+bool policy_clean_enough(const struct policy_params *p, uint8_t hist, uint8_t period)
+{
+    unsigned need = 2u * period;
+    if (need > 15)
+        need = 15;
+    if (need < p->min_clean_epochs)
+        need = p->min_clean_epochs;
+    return HIST_WRITE_AGE(hist) >= need;
+}
+
+uint8_t policy_rearm_backoff(const struct policy_params *p, uint8_t rb, unsigned clean)
+{
+    if (clean < 2 * p->min_clean_epochs)
+        return rb < POLICY_REARM_MAX ? rb + 1 : rb;
+    return rb ? rb - 1 : 0;
+}
+
+bool policy_rearm_due(uint32_t epoch, uint32_t last_write, uint8_t rb)
+{
+    return (uint32_t)(epoch - last_write) >= (1u << rb);
+}
+
+uint64_t policy_arm_budget(uint64_t budget, uint64_t faults, uint64_t allowed, uint64_t min, uint64_t max)
+{
+    uint64_t next;
+    if (faults * 2 <= allowed)
+        next = budget ? budget * 2 : min;
+    else if (faults > allowed)
+        next = (uint64_t)((double)budget * (double)allowed / (double)faults);
+    else
+        next = budget;
+    if (next < min)
+        next = min;
+    return next > max ? max : next;
+}

@@ -70,4 +70,29 @@ bool policy_on_promote(const struct policy_params *p, uint32_t epoch, uint32_t *
                        uint16_t *backoff);
 void policy_on_demote(uint32_t epoch, uint32_t *last_change);
 
+/* A page's write period, learned: a page that had been clean for `clean`
+ * epochs when a write was seen (while it was watched) writes at least that
+ * often, so it must stay clean twice as long before it may go. The period
+ * saturates at 15; returns the new one. */
+uint8_t policy_learn_period(uint8_t period, unsigned clean);
+/* Clean long enough to be demoted: the clean window, or twice the learned
+ * write period if longer (at most the 15 epochs the write age counts). */
+bool policy_clean_enough(const struct policy_params *p, uint8_t hist, uint8_t period);
+
+/* Re-arming write tracking on a page costs one VM exit if the page is
+ * written again: a page found written soon after it was armed (within
+ * twice the clean window) waits 2^rb epochs before the next re-arm, rb
+ * growing by one each time (to at most 10: a write-hot page costs one exit
+ * per 1024 epochs); one that stayed clean longer earns a step back. */
+#define POLICY_REARM_MAX 10
+uint8_t policy_rearm_backoff(const struct policy_params *p, uint8_t rb, unsigned clean);
+/* May a page last seen written at last_write be re-armed now? */
+bool policy_rearm_due(uint32_t epoch, uint32_t last_write, uint8_t rb);
+
+/* Next epoch's budget of pages to arm (write tracking) or to sample
+ * (access tracking): double it while what it caused (faults) stays under
+ * half the allowance, scale it down to fit when it went over, within
+ * [min, max]. */
+uint64_t policy_arm_budget(uint64_t budget, uint64_t faults, uint64_t allowed, uint64_t min, uint64_t max);
+
 #endif

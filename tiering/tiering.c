@@ -113,7 +113,7 @@ int tiering_create(struct tiering **out, void *guest, int dram_fd, uint64_t size
         if (rc < 0)
             return rc;
     }
-    return daemon_init(&t->daemon, &t->core, &t->eng, &t->mon, &t->cfg, err, errlen);
+    return daemon_init(&t->daemon, &t->core, &t->eng, &t->mon, &t->fault, &t->cfg, err, errlen);
 }
 
 /* Sleep up to ms; false when asked to stop. */
@@ -155,7 +155,7 @@ int tiering_start(struct tiering *t, char *err, size_t errlen)
         return rc;
     }
     if (t->cfg.churn_ms || t->cfg.audit_ms) {
-        rc = thread_start(&t->worker, worker_main, t);
+        rc = thread_start(&t->worker, "arom-worker", worker_main, t);
         if (rc < 0) {
             snprintf(err, errlen, "starting the worker thread: %s", strerror(-rc));
             return rc;

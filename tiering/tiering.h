@@ -22,18 +22,28 @@
  * are identical. */
 #define TIERING_MAP_FLAGS (MAP_SHARED | MAP_NORESERVE)
 
-/* The KVM dirty log of the memslot holding guest RAM, provided by the VMM
- * (vmm/vm.c). Bitmaps hold one bit per 4 KiB page of guest RAM. */
+/* What tiering needs from the VM it serves (vmm/vm.c implements it): the
+ * KVM dirty log of the memslot holding guest RAM, and what the vCPUs spent
+ * blocked. Bitmaps hold one bit per 4 KiB page of guest RAM. */
+enum {
+    TIERING_DIRTY_MANUAL = 1 << 0,          /* re-protection is ours: clear re-arms chosen pages */
+    TIERING_DIRTY_INITIALLY_SET = 1 << 1,   /* logging starts with every page dirty, none protected */
+};
 struct tiering_vm_ops {
     void *vm;
-    /* Turn logging on (with KVM's manual-protect mode when the host has it:
-     * *manual says) or off. 0 or -errno. */
-    int (*dirty_log_enable)(void *vm, bool on, bool *manual);
+    /* Turn logging on (with KVM's manual-protect mode and all bits
+     * initially set when the host has them: *mode says) or off. 0 or -errno. */
+    int (*dirty_log_enable)(void *vm, bool on, unsigned *mode);
     /* Copy the dirty bitmap into bitmap. 0 or -errno. */
     int (*dirty_log_get)(void *vm, uint64_t *bitmap);
     /* Manual mode: re-protect the pages whose bits are set in bitmap,
      * which covers pages [first, first + npages) (first % 64 == 0). */
     int (*dirty_log_clear)(void *vm, uint64_t first, uint64_t npages, const uint64_t *bitmap);
+    /* Time the running vCPU threads spent blocked (neither running nor
+     * waiting for a CPU), summed, in ns since they started; *running gets
+     * how many run. A guest's vCPU blocks only when a fault waits for the
+     * host, so this is what promotions and access faults cost it. */
+    uint64_t (*vcpu_blocked_ns)(void *vm, unsigned *running);
 };
 
 enum tiering_access { TIERING_ACCESS_AUTO, TIERING_ACCESS_PAGE_IDLE, TIERING_ACCESS_UFFD, TIERING_ACCESS_OFF };
@@ -58,7 +68,10 @@ struct tiering_config {
     bool daemon;                /* track accesses and enforce dram_budget */
     unsigned epoch_ms;          /* 50 .. 60000 */
     enum tiering_access access;
-    unsigned samples_per_gib;   /* access samples per GiB of guest RAM per epoch */
+    unsigned samples_per_gib;   /* at most this many access samples per GiB per epoch */
+    double max_slowdown_pct;    /* the slowdown guard's target, percent of vCPU time */
+    double exit_cost_us;        /* what one VM exit costs the guest, for the guard */
+    char trace_path[256];       /* "": none; else one JSON line per epoch */
     struct tiering_vm_ops vm;
 };
 

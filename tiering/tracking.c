@@ -75,16 +75,6 @@ uint64_t *track_bitmap(const struct tracker *tk)
     return calloc(BITMAP_WORDS(tk->core->npages), sizeof(uint64_t));
 }
 
-/* Pages each sample speaks for: the samples tile guest RAM every epoch
- * (a rotating offset inside each region picks a different page each
- * time), so every page's read age is refreshed each epoch, as DAMON does
- * with regions. */
-static uint64_t region_pages(const struct monitor *m)
-{
-    uint64_t span = m->core->npages - m->core->pinned_pages;
-    return m->sample_cap && span / m->sample_cap ? span / m->sample_cap : 1;
-}
-
 size_t monitor_harvest(struct monitor *m, const struct sample_result **results)
 {
     struct tier_core *c = m->core;
@@ -95,7 +85,10 @@ size_t monitor_harvest(struct monitor *m, const struct sample_result **results)
         return 0;
     memset(m->seen, 0, BITMAP_WORDS(c->npages) * sizeof *m->seen);
     m->access.ops->harvest(&m->access, m->samples, m->nsamples, m->seen);
-    uint64_t region = region_pages(m), touched_n = 0;
+    /* Each sample speaks for its region: the samples tile guest RAM every
+     * epoch (a rotating offset inside each region picks a different page
+     * each time), so every page's read age is refreshed, as DAMON does. */
+    uint64_t region = m->sample_stride, touched_n = 0;
     for (size_t i = 0; i < m->nsamples; i++) {
         uint64_t p = m->samples[i];
         uint64_t first = c->pinned_pages + (p - c->pinned_pages) / region * region;
@@ -132,18 +125,22 @@ static void rearm_writes(struct monitor *m, const uint64_t *rearm)
         m->writes.ops->arm(&m->writes, list, n);
 }
 
-void monitor_arm(struct monitor *m, const uint64_t *rearm, const unsigned char *resident)
+void monitor_arm(struct monitor *m, const uint64_t *rearm, const unsigned char *resident, size_t nsamples)
 {
     struct tier_core *c = m->core;
     if (m->writes.ops && rearm)
         rearm_writes(m, rearm);
     uint64_t span = c->npages - c->pinned_pages;
-    if (!m->access.ops || !m->sample_cap || !span)
+    if (!m->access.ops || !m->sample_cap || !span || !nsamples)
         return;
-    uint64_t stride = region_pages(m);
+    /* Fewer samples than the cap cover RAM with a coarser tiling. */
+    if (nsamples > m->sample_cap)
+        nsamples = m->sample_cap;
+    uint64_t stride = span / nsamples ? span / nsamples : 1;
+    m->sample_stride = stride;
     m->sample_cursor = (m->sample_cursor + 1) % stride;
     size_t n = 0;
-    for (uint64_t k = 0; k < m->sample_cap; k++) {
+    for (uint64_t k = 0; k < nsamples; k++) {
         uint64_t p = c->pinned_pages + (m->sample_cursor + k * stride) % span;
         if (resident[p])
             m->samples[n++] = p;
@@ -153,7 +150,6 @@ void monitor_arm(struct monitor *m, const uint64_t *rearm, const unsigned char *
 
 void monitor_note_fault(struct monitor *m, uint64_t page)
 {
-    m->access_faults++;
     if (m->access.ops && m->access.ops->note_fault)
         m->access.ops->note_fault(&m->access, page);
 }

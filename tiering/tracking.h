@@ -47,11 +47,18 @@ struct track_ops {
     void (*note_fault)(struct tracker *tk, uint64_t page);
 };
 
+/* What a write-tracking backend can do (set by its init). */
+enum {
+    TRACK_SELECTIVE = 1 << 0,       /* arm re-arms just the pages asked for */
+    TRACK_STARTS_ARMED = 1 << 1,    /* every page is watched from the start */
+};
+
 struct tracker {
     const struct track_ops *ops;    /* NULL: off */
     struct tier_core *core;
     const struct tiering_vm_ops *vm;
     void *priv;                     /* the backend's own state */
+    unsigned flags;                 /* TRACK_* */
 };
 
 /* For backends: a zeroed bitmap of one bit per guest page, or NULL. */
@@ -79,10 +86,9 @@ struct monitor {
     uint64_t *seen;                 /* scratch bitmap for the access backend's harvest */
     uint64_t *samples;              /* pages armed for access this epoch */
     size_t nsamples, sample_cap;
-    uint64_t sample_cursor;
+    uint64_t sample_cursor, sample_stride;
     struct sample_result *results;
     uint64_t samples_taken, samples_touched;    /* core lock */
-    uint64_t access_faults;                     /* core lock */
 };
 
 /* Write tracking through cfg->vm (when the daemon is on), access tracking
@@ -98,10 +104,15 @@ static inline bool monitor_written(const struct monitor *m, uint64_t page)
 {
     return m->written[page / 64] >> (page % 64) & 1;
 }
+/* The write backend's TRACK_* flags. */
+static inline unsigned monitor_write_flags(const struct monitor *m)
+{
+    return m->writes.ops ? m->writes.flags : 0;
+}
 /* Start the next epoch: re-arm write tracking on the pages set in rearm
- * (a bitmap, or NULL for none), and arm a new access sample among the
- * resident DRAM pages (resident[p] != 0). */
-void monitor_arm(struct monitor *m, const uint64_t *rearm, const unsigned char *resident);
+ * (a bitmap, or NULL for none), and arm an access sample of up to nsamples
+ * (at most sample_cap) among the resident DRAM pages (resident[p] != 0). */
+void monitor_arm(struct monitor *m, const uint64_t *rearm, const unsigned char *resident, size_t nsamples);
 /* The fault thread got a minor fault on page (core lock held). */
 void monitor_note_fault(struct monitor *m, uint64_t page);
 const char *monitor_access_name(const struct monitor *m);

@@ -23,6 +23,7 @@ enum opt_type {
     OPT_SHARE,      /* struct share: SIZE or PCT% */
     OPT_LTRAM,      /* --ltram SIZE|file:PATH|off */
     OPT_PROFILE,    /* char[32]: a preset's name */
+    OPT_PATH,       /* char[256]: a path, inline */
     OPT_CONFIG,     /* --config FILE */
 };
 
@@ -102,6 +103,12 @@ static const struct opt_desc opt_table[] = {
      .help = "how the daemon samples accessed pages (default auto: page_idle if the host has it)"},
     {.name = "access-samples", .type = OPT_U32, .offset = TOFF(samples_per_gib), .max = 1 << 20, .metavar = "N",
      .help = "pages sampled for access per GiB per epoch (default 256)"},
+    {.name = "max-slowdown", .type = OPT_DOUBLE, .offset = TOFF(max_slowdown_pct), .min = 0.1, .max = 100, .metavar = "PCT",
+     .help = "slowdown guard: the most vCPU time tiering may cost; over it demotion pauses (default 2)"},
+    {.name = "exit-cost-us", .type = OPT_DOUBLE, .offset = TOFF(exit_cost_us), .min = 0.01, .max = 1000, .metavar = "US",
+     .help = "what one VM exit costs the guest, for the guard (default 23: PVM; ~1 on VMX/SVM)"},
+    {.name = "daemon-trace", .type = OPT_PATH, .offset = TOFF(trace_path), .metavar = "FILE",
+     .help = "write one JSON line per daemon epoch (costs, demotions, the guard's verdict)"},
     {.name = "help", .type = OPT_FLAG, .offset = OFF(help), .help = "show this help", .cli_only = true},
     {.name = "version", .type = OPT_FLAG, .offset = OFF(version),
      .help = "show the version", .cli_only = true},
@@ -123,6 +130,8 @@ void options_init(struct vmm_options *o)
     o->tiering.epoch_ms = 1000;
     o->tiering.access = TIERING_ACCESS_AUTO;
     o->tiering.samples_per_gib = 256;
+    o->tiering.max_slowdown_pct = 2;
+    o->tiering.exit_cost_us = 23;
     snprintf(o->profile, sizeof o->profile, "%s", LTRAM_DEFAULT_PROFILE);
 }
 
@@ -282,6 +291,11 @@ static int set_opt(const struct opt_desc *d, struct vmm_options *o, const char *
         snprintf(field, sizeof o->profile, "%s", value);
         break;
     }
+    case OPT_PATH:
+        if (!*value || strlen(value) >= sizeof o->tiering.trace_path)
+            return fail(err, errlen, "--%s: '%s' is not a usable path", d->name, value);
+        snprintf(field, sizeof o->tiering.trace_path, "%s", value);
+        break;
     case OPT_CONFIG:
         return fail(err, errlen, "--%s cannot be set here", d->name);
     }

@@ -4,12 +4,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-#include "lib/compat.h"
 #include "lib/clock.h"
-#include "vmm/cpu_setup.h"
+#include "lib/compat.h"
 #include "lib/log.h"
+#include "vmm/cpu_setup.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
@@ -210,6 +211,8 @@ static void *vcpu_thread(void *arg)
     sigaddset(&kick, VCPU_KICK_SIGNAL);
     pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
+    v->start_ns = clock_now_ns();
+    atomic_store(&v->tid, (int)syscall(SYS_gettid));
     uint64_t zero = 0;
     __atomic_compare_exchange_n(&vm->stats->t_guest_start_ns, &zero, clock_now_ns(), false,
                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED);
@@ -231,6 +234,23 @@ static void *vcpu_thread(void *arg)
     return NULL;
 }
 
+uint64_t vcpu_blocked_ns(struct vcpu *v)
+{
+    int tid = atomic_load(&v->tid);
+    if (!tid)
+        return 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
+    FILE *f = fopen(path, "r");
+    unsigned long long run = 0, wait = 0;
+    if (!f)
+        return 0;
+    int n = fscanf(f, "%llu %llu", &run, &wait);
+    fclose(f);
+    uint64_t wall = clock_now_ns() - v->start_ns;
+    return n == 2 && wall > run + wait ? wall - run - wait : 0;
+}
+
 int vcpu_start(struct vcpu *v)
 {
     int rc = pthread_create(&v->thread, NULL, vcpu_thread, v);
@@ -238,6 +258,9 @@ int vcpu_start(struct vcpu *v)
         log_error("vCPU %u: pthread_create: %s", v->id, strerror(rc));
         return -rc;
     }
+    char name[16];
+    snprintf(name, sizeof name, "vcpu%u", v->id);
+    pthread_setname_np(v->thread, name);
     v->thread_started = true;
     return 0;
 }

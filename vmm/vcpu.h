@@ -15,6 +15,8 @@ struct vcpu {
     struct kvm_run *run;
     pthread_t thread;
     bool thread_started;
+    _Atomic int tid;              /* the thread's id once it runs, else 0 */
+    uint64_t start_ns;            /* when it started (CLOCK_MONOTONIC) */
 };
 
 /* Create vCPU id of vm and set up its entry state. */
@@ -25,6 +27,9 @@ int vcpu_start(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
 /* Make the vCPU leave KVM_RUN soon (any thread). */
 void vcpu_kick(struct vcpu *v);
+/* ns the thread spent blocked since it started: wall time minus time on a
+ * CPU minus time waiting for one (schedstat). 0 before it runs. */
+uint64_t vcpu_blocked_ns(struct vcpu *v);
 /* The signal used to kick vCPUs out of KVM_RUN; installs its handler. */
 int vcpu_install_kick_signal(void);
 #define VCPU_KICK_SIGNAL SIGUSR1

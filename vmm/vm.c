@@ -85,21 +85,24 @@ static int set_memslot(struct vm *vm, uint32_t flags)
     return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? -errno : 0;
 }
 
-int vm_dirty_log_enable(void *opaque, bool on, bool *manual)
+int vm_dirty_log_enable(void *opaque, bool on, unsigned *mode)
 {
     struct vm *vm = opaque;
-    if (on && !vm->dirty_manual) {
+    if (on && !vm->dirty_mode) {
         /* Manual protect: KVM_GET_DIRTY_LOG only copies the bitmap and
-         * KVM_CLEAR_DIRTY_LOG re-protects just the pages asked for,
-         * instead of re-protecting the whole slot at every fetch. */
+         * KVM_CLEAR_DIRTY_LOG re-protects just the pages asked for. With
+         * INITIALLY_SET logging starts with every page dirty and none
+         * write-protected, so turning it on costs the guest nothing. */
         int caps = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
-        if (caps > 0) {
-            struct kvm_enable_cap cap = {.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
-                                         .args = {KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE}};
-            vm->dirty_manual = ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0;
-        }
+        uint64_t want = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+        if (caps > 0 && (caps & KVM_DIRTY_LOG_INITIALLY_SET))
+            want |= KVM_DIRTY_LOG_INITIALLY_SET;
+        struct kvm_enable_cap cap = {.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, .args = {want}};
+        if (caps > 0 && ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0)
+            vm->dirty_mode = TIERING_DIRTY_MANUAL |
+                             (want & KVM_DIRTY_LOG_INITIALLY_SET ? TIERING_DIRTY_INITIALLY_SET : 0);
     }
-    *manual = vm->dirty_manual;
+    *mode = vm->dirty_mode;
     return set_memslot(vm, on ? KVM_MEM_LOG_DIRTY_PAGES : 0);
 }
 
@@ -118,10 +121,21 @@ int vm_dirty_log_clear(void *opaque, uint64_t first, uint64_t npages, const uint
     return ioctl(vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &c) < 0 ? -errno : 0;
 }
 
+uint64_t vm_vcpu_blocked_ns(void *opaque, unsigned *running)
+{
+    struct vm *vm = opaque;
+    uint64_t sum = 0;
+    *running = atomic_load(&vm->running_vcpus);
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        sum += vcpu_blocked_ns(&vm->vcpus[i]);
+    return sum;
+}
+
 struct tiering_vm_ops vm_tiering_ops(struct vm *vm)
 {
     return (struct tiering_vm_ops){.vm = vm, .dirty_log_enable = vm_dirty_log_enable,
-                                   .dirty_log_get = vm_dirty_log_get, .dirty_log_clear = vm_dirty_log_clear};
+                                   .dirty_log_get = vm_dirty_log_get, .dirty_log_clear = vm_dirty_log_clear,
+                                   .vcpu_blocked_ns = vm_vcpu_blocked_ns};
 }
 
 void vm_destroy(struct vm *vm)

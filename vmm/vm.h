@@ -32,7 +32,7 @@ struct vm {
     struct vmm_stats *stats;
     struct hc_ctx hc;
 
-    bool dirty_manual;            /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled */
+    unsigned dirty_mode;          /* TIERING_DIRTY_* once the dirty log was first enabled */
 
     atomic_bool stopping;
     atomic_uint running_vcpus;
@@ -47,9 +47,10 @@ void vm_destroy(struct vm *vm);
 
 /* The KVM dirty log of the RAM memslot, as tiering_vm_ops wants it
  * (opaque is the struct vm). 0 or -errno. */
-int vm_dirty_log_enable(void *opaque, bool on, bool *manual);
+int vm_dirty_log_enable(void *opaque, bool on, unsigned *mode);
 int vm_dirty_log_get(void *opaque, uint64_t *bitmap);
 int vm_dirty_log_clear(void *opaque, uint64_t first, uint64_t npages, const uint64_t *bitmap);
+uint64_t vm_vcpu_blocked_ns(void *opaque, unsigned *running);
 struct tiering_vm_ops vm_tiering_ops(struct vm *vm);
 
 /* Start every vCPU thread (unless the VM is already stopping). */

@@ -46,6 +46,8 @@ static int (*const registrars[])(void) = {
     register_policy_tests,
     register_fault_queue_tests,
     register_parse_tests,
+    register_guard_tests,
+    register_punch_tests,
 };
 
 int main(void)

@@ -27,5 +27,7 @@ int register_placement_tests(void);
 int register_policy_tests(void);
 int register_fault_queue_tests(void);
 int register_parse_tests(void);
+int register_guard_tests(void);
+int register_punch_tests(void);
 
 #endif

@@ -1,0 +1,144 @@
+#include <CUnit/CUnit.h>
+
+#include "tests/unit/suites.h"
+#include "tiering/guard.h"
+#include "tiering/policy.h"
+
+#define MS 1000000ull
+
+/* One epoch of 200 ms on `vcpus` vCPUs with this much blocked time and exits. */
+static enum guard_verdict epoch(struct guard *g, unsigned vcpus, double blocked_ms, uint64_t exits)
+{
+    struct guard_sample s = {.wall_ns = 200 * MS, .vcpus = vcpus, .blocked_ns = (uint64_t)(blocked_ms * MS),
+                             .exits = exits};
+    return guard_epoch(g, &s);
+}
+
+static void test_slowdown_arithmetic(void)
+{
+    struct guard g;
+    guard_init(&g, 2.0, 20000);                     /* 2%, 20 us an exit */
+    epoch(&g, 1, 2.0, 0);                           /* 2 ms of 200: 1% */
+    CU_ASSERT_DOUBLE_EQUAL(g.last_pct, 1.0, 1e-9);
+    epoch(&g, 2, 0, 100);                           /* 100 x 20 us = 2 ms of 400 ms: 0.5% */
+    CU_ASSERT_DOUBLE_EQUAL(g.last_pct, 0.5, 1e-9);
+    epoch(&g, 1, 1.0, 50);                          /* 1 + 1 ms of 200: 1% */
+    CU_ASSERT_DOUBLE_EQUAL(g.last_pct, 1.0, 1e-9);
+    /* the run's share: (2 + 2 + 2) ms of (200 + 400 + 200) ms */
+    CU_ASSERT_DOUBLE_EQUAL(guard_run_pct(&g), 0.75, 1e-9);
+    epoch(&g, 0, 1.0, 0);                           /* no vCPU reported: counted as one */
+    CU_ASSERT_DOUBLE_EQUAL(g.last_pct, 0.5, 1e-9);
+}
+
+/* A steady cost under half the target demotes; between half and the
+ * target slows; over it pauses. */
+static void test_verdict_levels(void)
+{
+    struct guard g;
+    guard_init(&g, 2.0, 20000);
+    for (int i = 0; i < 10; i++)
+        CU_ASSERT_EQUAL(epoch(&g, 1, 0.5, 0), GUARD_DEMOTE);      /* 0.25% */
+    guard_init(&g, 2.0, 20000);
+    for (int i = 0; i < 10; i++)
+        CU_ASSERT_EQUAL(epoch(&g, 1, 3.0, 0), GUARD_SLOW);        /* 1.5% */
+    guard_init(&g, 2.0, 20000);
+    for (int i = 0; i < 10; i++)
+        CU_ASSERT_EQUAL(epoch(&g, 1, 5.0, 0), GUARD_PAUSE);       /* 2.5% */
+    CU_ASSERT_EQUAL(g.paused_epochs, 10);
+}
+
+/* One noisy epoch neither pauses a quiet guest (unless it is a real burst,
+ * over twice the target) nor releases a busy one at once. */
+static void test_smoothing(void)
+{
+    struct guard g;
+    guard_init(&g, 2.0, 20000);
+    for (int i = 0; i < 5; i++)
+        epoch(&g, 1, 0.2, 0);                                      /* 0.1% */
+    CU_ASSERT_EQUAL(epoch(&g, 1, 6.0, 0), GUARD_SLOW);            /* 3%: smoothed ~1.5% */
+    CU_ASSERT_EQUAL(epoch(&g, 1, 0.2, 0), GUARD_DEMOTE);
+    /* a promotion storm: 60% pauses at once */
+    CU_ASSERT_EQUAL(epoch(&g, 1, 80.0, 2000), GUARD_PAUSE);
+    /* and the pause holds while the smoothed cost decays */
+    CU_ASSERT_EQUAL(epoch(&g, 1, 0.2, 0), GUARD_PAUSE);
+    CU_ASSERT_EQUAL(epoch(&g, 1, 0.2, 0), GUARD_PAUSE);
+    enum guard_verdict v = GUARD_PAUSE;
+    int n = 0;
+    while (v != GUARD_DEMOTE && n++ < 20)
+        v = epoch(&g, 1, 0.2, 0);
+    CU_ASSERT_EQUAL(v, GUARD_DEMOTE);
+    CU_ASSERT(n >= 3 && n <= 8);                                   /* halves each epoch */
+}
+
+static void test_allowance(void)
+{
+    struct guard g;
+    guard_init(&g, 2.0, 23000);
+    /* 2% of 1 s on 2 vCPUs = 40 ms; 40% of it = 16 ms; at 23 us: 695 */
+    CU_ASSERT_EQUAL(guard_allowance(&g, 1000 * MS, 2, 0.4, 23000), 695);
+    CU_ASSERT_EQUAL(guard_allowance(&g, 200 * MS, 1, 0.4, 23000), 69);
+    CU_ASSERT_EQUAL(guard_allowance(&g, 200 * MS, 1, 0.4, 0), 0);
+}
+
+/* The arm-budget controller and the re-arm backoff (policy.h). */
+static void test_arm_budget(void)
+{
+    CU_ASSERT_EQUAL(policy_arm_budget(100, 0, 70, 1, 1000), 200);         /* cheap: double */
+    CU_ASSERT_EQUAL(policy_arm_budget(800, 0, 70, 1, 1000), 1000);        /* capped */
+    CU_ASSERT_EQUAL(policy_arm_budget(100, 50, 70, 1, 1000), 100);        /* near: hold */
+    CU_ASSERT_EQUAL(policy_arm_budget(100, 140, 70, 1, 1000), 50);        /* over: scale to fit */
+    CU_ASSERT_EQUAL(policy_arm_budget(100, 100000, 70, 16, 1000), 16);    /* floor */
+    CU_ASSERT_EQUAL(policy_arm_budget(0, 0, 70, 16, 1000), 16);
+    /* A write-spread guest: every armed page gets written. The budget
+     * settles where the faults fit the allowance. */
+    uint64_t k = 4096;
+    for (int i = 0; i < 20; i++)
+        k = policy_arm_budget(k, k, 70, 1, 65536);
+    CU_ASSERT(k <= 70 && k >= 35);
+}
+
+static void test_rearm_backoff(void)
+{
+    struct policy_params p;
+    policy_params_init(&p, 1000);                   /* clean window 2 */
+    uint8_t rb = 0;
+    for (int i = 0; i < 20; i++)
+        rb = policy_rearm_backoff(&p, rb, 0);       /* written at once, every time */
+    CU_ASSERT_EQUAL(rb, POLICY_REARM_MAX);
+    CU_ASSERT(!policy_rearm_due(1000, 1000 - 1023, rb));
+    CU_ASSERT(policy_rearm_due(1000, 1000 - 1024, rb));
+    rb = policy_rearm_backoff(&p, rb, 10);          /* stayed clean a while: one step back */
+    CU_ASSERT_EQUAL(rb, POLICY_REARM_MAX - 1);
+    CU_ASSERT(policy_rearm_due(5, 4, 0));
+    CU_ASSERT(!policy_rearm_due(5, 5, 0));
+    CU_ASSERT(policy_rearm_due(3, 0xfffffffeu, 2)); /* epochs wrap */
+}
+
+static void test_write_period(void)
+{
+    struct policy_params p;
+    policy_params_init(&p, 1000);
+    uint8_t period = 0;
+    CU_ASSERT(policy_clean_enough(&p, HIST_MAKE(2, 8), period));
+    period = policy_learn_period(period, 4);        /* written after 4 clean epochs */
+    CU_ASSERT_EQUAL(period, 5);
+    CU_ASSERT(!policy_clean_enough(&p, HIST_MAKE(9, 8), period));
+    CU_ASSERT(policy_clean_enough(&p, HIST_MAKE(10, 8), period));
+    CU_ASSERT_EQUAL(policy_learn_period(period, 1), 5);            /* keeps the longest */
+    CU_ASSERT_EQUAL(policy_learn_period(0, 40), 15);               /* saturates */
+    CU_ASSERT(policy_clean_enough(&p, HIST_MAKE(15, 8), 15));      /* capped at what the age counts */
+}
+
+int register_guard_tests(void)
+{
+    static const struct unit_test tests[] = {
+        {"slowdown = (blocked + exits x cost) / vCPU time", test_slowdown_arithmetic},
+        {"verdicts: demote, slow, pause", test_verdict_levels},
+        {"smoothing: noise vs bursts", test_smoothing},
+        {"allowance for the arm budgets", test_allowance},
+        {"arm budget settles where the faults fit", test_arm_budget},
+        {"re-arm backoff of write-hot pages", test_rearm_backoff},
+        {"learned write period", test_write_period},
+    };
+    return ADD_SUITE("guard", tests);
+}
