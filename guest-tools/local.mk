@@ -5,16 +5,21 @@
 # .c.o rules.
 #
 # Adding a payload: write guest-tools/payloads/NAME.c (it includes
-# "arom.h" and defines main) and add NAME to GUEST_PAYLOADS.
+# "arom.h" and defines main) and add NAME to GUEST_PAYLOADS; if it also
+# includes "workload.h", add it to GUEST_LIB_PAYLOADS.
 
 GUEST_PAYLOADS = hello smp crash hcbench memcheck tierbench samepage phases kvcache writestorm weights graph
+# Payloads linked with the workload library, guest-tools/lib/ (workload.h:
+# the benchmark conventions, TSC calibration, sorting, percentiles).
+GUEST_LIB_PAYLOADS = tierbench kvcache writestorm weights graph
 
 GUEST_CCOPTS = -O2 -g -std=gnu11 -ffreestanding -fno-pic -fno-pie \
 	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-unwind-tables \
 	-fcf-protection=none -mno-red-zone -mcmodel=small \
 	-ffunction-sections -fdata-sections \
 	-Wall -Wextra -Wshadow \
-	-I$(top_srcdir)/include -I$(top_srcdir)/guest-tools/runtime
+	-I$(top_srcdir)/include -I$(top_srcdir)/guest-tools/runtime \
+	-I$(top_srcdir)/guest-tools/lib
 GUEST_LDSCRIPT = $(top_srcdir)/guest-tools/runtime/link.ld
 GUEST_LDOPTS = -nostdlib -static -no-pie -Wl,-T,$(GUEST_LDSCRIPT) \
 	-Wl,--build-id=none -Wl,-z,noexecstack -Wl,-z,norelro -Wl,--gc-sections \
@@ -29,24 +34,29 @@ GUEST_RUNTIME_C = \
 	guest-tools/runtime/string.c \
 	guest-tools/runtime/alloc.c \
 	guest-tools/runtime/workers.c
+GUEST_LIB_C = guest-tools/lib/workload.c
 GUEST_DEPS = \
 	$(top_srcdir)/include/arom/abi.h \
 	$(top_srcdir)/guest-tools/runtime/arom.h \
-	$(top_srcdir)/guest-tools/payloads/workload.h
+	$(top_srcdir)/guest-tools/lib/workload.h
 
 GUEST_PAYLOAD_SRCS = $(patsubst %,guest-tools/payloads/%.c,$(GUEST_PAYLOADS))
 GUEST_PAYLOAD_OBJS = $(patsubst %,guest-tools/payloads/%.g.o,$(GUEST_PAYLOADS))
 GUEST_PAYLOAD_ELFS = $(patsubst %,guest-tools/payloads/%.elf,$(GUEST_PAYLOADS))
 GUEST_RUNTIME_OBJS = $(GUEST_RUNTIME_ASM:.S=.g.o) $(GUEST_RUNTIME_C:.c=.g.o)
-GUEST_C_OBJS = $(GUEST_RUNTIME_C:.c=.g.o) $(GUEST_PAYLOAD_OBJS)
+GUEST_LIB_OBJS = $(GUEST_LIB_C:.c=.g.o)
+GUEST_LIB_ELFS = $(patsubst %,guest-tools/payloads/%.elf,$(GUEST_LIB_PAYLOADS))
+GUEST_C_OBJS = $(GUEST_RUNTIME_C:.c=.g.o) $(GUEST_LIB_OBJS) $(GUEST_PAYLOAD_OBJS)
 
 # Installed next to the VMM for research runs; tests use the build tree.
 guestpayloadsdir = $(pkglibdir)/payloads
 guestpayloads_DATA = $(GUEST_PAYLOAD_ELFS)
 
 EXTRA_DIST += $(GUEST_RUNTIME_ASM) $(GUEST_RUNTIME_C) $(GUEST_PAYLOAD_SRCS) \
-	guest-tools/runtime/arom.h guest-tools/runtime/link.ld
-CLEANFILES += $(GUEST_PAYLOAD_ELFS) $(GUEST_RUNTIME_OBJS) $(GUEST_PAYLOAD_OBJS)
+	guest-tools/runtime/arom.h guest-tools/runtime/link.ld \
+	$(GUEST_LIB_C) guest-tools/lib/workload.h
+CLEANFILES += $(GUEST_PAYLOAD_ELFS) $(GUEST_RUNTIME_OBJS) $(GUEST_PAYLOAD_OBJS) \
+	$(GUEST_LIB_OBJS)
 
 # Silent-rule labels of our own: AM_V_CC and friends exist only when
 # automake itself compiles something of that kind.
@@ -69,9 +79,13 @@ $(GUEST_RUNTIME_ASM:.S=.g.o): %.g.o: %.S
 	@$(MKDIR_P) $(@D)
 	$(GUEST_V_CC)$(CC) $(GUEST_CCOPTS) -c -o $@ $<
 
+# The library objects go only into the payloads that use them; the link
+# takes every object prerequisite ($^ also holds the linker script).
+$(GUEST_LIB_ELFS): $(GUEST_LIB_OBJS)
+
 $(GUEST_PAYLOAD_ELFS): %.elf: %.g.o $(GUEST_RUNTIME_OBJS) $(GUEST_LDSCRIPT)
 	@$(MKDIR_P) $(@D)
-	$(GUEST_V_LD)$(CC) $(GUEST_CCOPTS) $(GUEST_LDOPTS) -o $@ $< $(GUEST_RUNTIME_OBJS) $(GUEST_LINKLIBS)
+	$(GUEST_V_LD)$(CC) $(GUEST_CCOPTS) $(GUEST_LDOPTS) -o $@ $(filter %.g.o,$^) $(GUEST_LINKLIBS)
 
 # ---- native builds ------------------------------------------------------------
 # guest-tools/native/NAME-native: the same payload source as NAME.elf, built
@@ -83,10 +97,11 @@ $(GUEST_PAYLOAD_ELFS): %.elf: %.g.o $(GUEST_RUNTIME_OBJS) $(GUEST_LDSCRIPT)
 # Fair comparison: guest and native use the same -O2 and no -march (the
 # compiler's default target), and the native build also turns off what the
 # guest build turns off (stack protector, CET instrumentation, red zone, PIE).
-# Like the guest build, never AM_CFLAGS or CFLAGS. The payload and the guest
-# runtime files reused here (printf.c, alloc.c, workers.c, the argument
-# parsers of string.c) keep -ffreestanding, so their code is generated the
-# same way as in the guest; only runtime_native.c is hosted C.
+# Like the guest build, never AM_CFLAGS or CFLAGS. The payload, the workload
+# library (guest-tools/lib/) and the guest runtime files reused here
+# (printf.c, alloc.c, workers.c, the argument parsers of string.c) keep
+# -ffreestanding, so their code is generated the same way as in the guest;
+# only runtime_native.c is hosted C.
 #
 # Adding one: NAME must build as a guest payload (GUEST_PAYLOADS); add it to
 # NATIVE_PAYLOADS. Payloads that rely on what only the VMM gives (crash:
@@ -98,7 +113,8 @@ NATIVE_CCOPTS = -O2 -g -std=gnu11 -pthread -DAROM_NATIVE \
 	-fno-pie -fno-stack-protector -fcf-protection=none -mno-red-zone \
 	-ffunction-sections -fdata-sections \
 	-Wall -Wextra -Wshadow \
-	-I$(top_srcdir)/include -I$(top_srcdir)/guest-tools/runtime
+	-I$(top_srcdir)/include -I$(top_srcdir)/guest-tools/runtime \
+	-I$(top_srcdir)/guest-tools/lib
 NATIVE_LDOPTS = -no-pie -Wl,--gc-sections
 NATIVE_LINKLIBS = -lpthread
 # The payload's main becomes arom_payload_main; runtime_native.c has main().
@@ -116,15 +132,18 @@ NATIVE_REUSED = printf alloc workers
 NATIVE_RUNTIME_OBJS = $(NATIVE_RUNTIME_SRC:.c=.n.o) \
 	$(patsubst %,guest-tools/native/rt-%.n.o,$(NATIVE_REUSED)) \
 	guest-tools/native/rt-string.n.o
+# The workload library, as guest-tools/native/lib-NAME.n.o.
+NATIVE_LIB_OBJS = $(patsubst guest-tools/lib/%.c,guest-tools/native/lib-%.n.o,$(GUEST_LIB_C))
 NATIVE_PAYLOAD_SRCS = $(patsubst %,guest-tools/payloads/%.c,$(NATIVE_PAYLOADS))
-NATIVE_PAYLOAD_DEPS = $(GUEST_DEPS) $(top_srcdir)/guest-tools/payloads/workload.h
 NATIVE_PAYLOAD_OBJS = $(patsubst %,guest-tools/native/%.n.o,$(NATIVE_PAYLOADS))
 NATIVE_BINS = $(patsubst %,guest-tools/native/%-native,$(NATIVE_PAYLOADS))
+NATIVE_LIB_BINS = $(patsubst %,guest-tools/native/%-native, \
+	$(filter $(GUEST_LIB_PAYLOADS),$(NATIVE_PAYLOADS)))
 
 # noinst_SCRIPTS: part of `all`, not installed, and no automake compile rules.
 noinst_SCRIPTS = $(NATIVE_BINS)
-EXTRA_DIST += $(NATIVE_RUNTIME_SRC) $(NATIVE_PAYLOAD_SRCS) guest-tools/payloads/workload.h
-CLEANFILES += $(NATIVE_BINS) $(NATIVE_RUNTIME_OBJS) $(NATIVE_PAYLOAD_OBJS)
+EXTRA_DIST += $(NATIVE_RUNTIME_SRC) $(NATIVE_PAYLOAD_SRCS)
+CLEANFILES += $(NATIVE_BINS) $(NATIVE_RUNTIME_OBJS) $(NATIVE_PAYLOAD_OBJS) $(NATIVE_LIB_OBJS)
 
 NATIVE_V_CC = $(native__v_CC_@AM_V@)
 native__v_CC_ = $(native__v_CC_@AM_DEFAULT_V@)
@@ -145,14 +164,21 @@ $(patsubst %,guest-tools/native/rt-%.n.o,$(NATIVE_REUSED)): guest-tools/native/r
 	@$(MKDIR_P) $(@D)
 	$(NATIVE_V_CC)$(CC) $(NATIVE_CCOPTS) -ffreestanding -c -o $@ $<
 
+$(NATIVE_LIB_OBJS): guest-tools/native/lib-%.n.o: guest-tools/lib/%.c $(GUEST_DEPS)
+	@$(MKDIR_P) $(@D)
+	$(NATIVE_V_CC)$(CC) $(NATIVE_CCOPTS) -ffreestanding -c -o $@ $<
+
 guest-tools/native/rt-string.n.o: guest-tools/runtime/string.c $(GUEST_DEPS)
 	@$(MKDIR_P) $(@D)
 	$(NATIVE_V_CC)$(CC) $(NATIVE_CCOPTS) $(NATIVE_STRING_FLAGS) -c -o $@ $<
 
-$(NATIVE_PAYLOAD_OBJS): guest-tools/native/%.n.o: guest-tools/payloads/%.c $(NATIVE_PAYLOAD_DEPS)
+$(NATIVE_PAYLOAD_OBJS): guest-tools/native/%.n.o: guest-tools/payloads/%.c $(GUEST_DEPS)
 	@$(MKDIR_P) $(@D)
 	$(NATIVE_V_CC)$(CC) $(NATIVE_CCOPTS) $(NATIVE_PAYLOAD_FLAGS) -c -o $@ $<
 
+# As for the guest: the library only where it is used.
+$(NATIVE_LIB_BINS): $(NATIVE_LIB_OBJS)
+
 $(NATIVE_BINS): guest-tools/native/%-native: guest-tools/native/%.n.o $(NATIVE_RUNTIME_OBJS)
 	@$(MKDIR_P) $(@D)
-	$(NATIVE_V_LD)$(CC) $(NATIVE_CCOPTS) $(NATIVE_LDOPTS) -o $@ $< $(NATIVE_RUNTIME_OBJS) $(NATIVE_LINKLIBS)
+	$(NATIVE_V_LD)$(CC) $(NATIVE_CCOPTS) $(NATIVE_LDOPTS) -o $@ $(filter %.n.o,$^) $(NATIVE_LINKLIBS)

@@ -14,9 +14,9 @@
  *   boot info page             arom__native_boot_info (arom.h, AROM_NATIVE)
  * Reused unchanged from the guest runtime: printf.c (printf, panic),
  * alloc.c (the bump allocator, over an mmap'ed heap here), workers.c
- * (arom_run_on_all on the vCPU threads) and the argument parsers of
- * string.c (its libc subset is renamed away by the build rule, so libc's
- * memcpy and friends are the ones in use).
+ * (arom_run_on_all on the vCPU threads, the default arom_secondary_main)
+ * and the argument parsers of string.c (its libc subset is renamed away by
+ * the build rule, so libc's memcpy and friends are the ones in use).
  *
  * Usage: NAME-native [--vcpus N] [--mem SIZE] [--stats-json FILE] [--] ARGS...
  * The options mirror arom-vmm's and override the environment:
@@ -63,16 +63,6 @@ unsigned arom_vcpu_id(void)
 {
     return native_vcpu;
 }
-
-/* As in runtime.c: workers.c compares against the default to catch a
- * missing AROM_WORKER_POOL(). */
-int arom__secondary_default(unsigned vcpu);
-int arom__secondary_default(unsigned vcpu)
-{
-    (void)vcpu;
-    return 0;
-}
-int arom_secondary_main(unsigned vcpu) __attribute__((weak, alias("arom__secondary_default")));
 
 static void *vcpu_thread(void *arg)
 {

@@ -57,7 +57,6 @@ AROM_WORKER_POOL()
 #define G_STREAM_EDGES 0x65646765ull   /* "edge" */
 #define G_STREAM_PERM 0x7065726dull    /* "perm" */
 #define G_RANK_TOLERANCE 1e-3
-#define G_NO_STOP UINT64_MAX
 
 /* R-MAT quadrant thresholds on 8 random bits: a = 146/256, a + b = 195/256,
  * a + b + c = 243/256. */
@@ -88,7 +87,6 @@ static struct {
     double *contrib[2];                /* n each */
     struct g_chunk_sum *sums[2];       /* nchunks each */
     uint64_t perm_key[3];
-    uint64_t stop_after;               /* the phase's last iteration (vCPU 0 sets it) */
     uint64_t phase_iters;              /* iterations of the last phase (vCPU 0) */
     struct arom_barrier bar __attribute__((aligned(64)));
     struct g_lane lane[WL_MAX_VCPUS];
@@ -229,8 +227,6 @@ static uint64_t g_body(struct wl *wp, struct wl_vcpu *me, void *arg)
     struct g_lane *ln = &g.lane[vcpu];
     uint64_t ops = 0, iters = 0;
 
-    if (vcpu == 0)
-        arom_store_u64(&g.stop_after, G_NO_STOP); /* read by others only after a barrier */
     for (;;) {
         uint64_t k = ln->iter;
         uint64_t t0 = 0;
@@ -238,14 +234,13 @@ static uint64_t g_body(struct wl *wp, struct wl_vcpu *me, void *arg)
         if (timed)
             t0 = arom_rdtsc();
         ops = iterate(ln, me, ops);
-        if (vcpu == 0 && wl_tick(&w, me, ops))
-            arom_store_u64(&g.stop_after, k);
+        wl_lockstep_tick(&w, me, ops, k);
         arom_barrier_wait(&g.bar, w.n);
         if (timed)
             wl_lat_add(me, arom_rdtsc() - t0);
         ln->iter = k + 1;
         iters++;
-        if (arom_load_u64(&g.stop_after) == k)
+        if (wl_lockstep_over(&w, k))
             break;
     }
     if (vcpu == 0)
@@ -265,16 +260,17 @@ static uint64_t hash_words(const uint64_t *p, uint64_t n)
     }
     if (i < n)
         h0 = (h0 ^ p[i]) * 0x100000001b3ull;
-    return wl_mix64(h0 ^ wl_mix64(h1 ^ n));
+    return arom_mix64(h0 ^ arom_mix64(h1 ^ n));
 }
 
 static uint64_t structure_hash(void)
 {
     /* Whole pages: the arrays are page-aligned allocations, zero beyond their ends. */
     uint64_t h = hash_words(g.off, AROM_ALIGN_UP((g.n + 1) * 8, AROM_PAGE_SIZE) / 8);
-    h ^= wl_mix64(hash_words((const uint64_t *)g.edges, AROM_ALIGN_UP(g.m * 4, AROM_PAGE_SIZE) / 8));
-    h ^= wl_mix64(wl_mix64(hash_words((const uint64_t *)g.outdeg,
-                                      AROM_ALIGN_UP(g.n * 4, AROM_PAGE_SIZE) / 8)));
+    h ^= arom_mix64(hash_words((const uint64_t *)g.edges,
+                               AROM_ALIGN_UP(g.m * 4, AROM_PAGE_SIZE) / 8));
+    h ^= arom_mix64(arom_mix64(hash_words((const uint64_t *)g.outdeg,
+                                          AROM_ALIGN_UP(g.n * 4, AROM_PAGE_SIZE) / 8)));
     return h;
 }
 

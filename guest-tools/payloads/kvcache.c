@@ -275,12 +275,12 @@ static inline uint64_t kv_fnv64(uint64_t v)
 
 static inline uint64_t kv_key(uint64_t i)
 {
-    return wl_mix64(i + KV_KEY_SALT);
+    return arom_mix64(i + KV_KEY_SALT);
 }
 
 static inline uint64_t kv_fill_base(uint64_t key, uint64_t ver)
 {
-    return wl_mix64(key ^ (ver * 0x9e3779b97f4a7c15ull));
+    return arom_mix64(key ^ (ver * 0x9e3779b97f4a7c15ull));
 }
 
 #define KV_FILL_STEP 0xd6e8feb86659fd93ull
@@ -351,8 +351,8 @@ static __attribute__((noinline, cold)) void kv_mismatch(unsigned vcpu, const cha
 static void kv_fill_vcpu(unsigned vcpu, void *arg)
 {
     (void)arg;
-    uint64_t per = (kv.nkeys + w.n - 1) / w.n;
-    uint64_t lo = (uint64_t)vcpu * per, hi = lo + per < kv.nkeys ? lo + per : kv.nkeys;
+    uint64_t lo, hi;
+    wl_share(&w, vcpu, kv.nkeys, &lo, &hi);
     for (uint64_t i = lo; i < hi; i++)
         kv_write_value(kv_value(i), kv_key(i), 0);
 }
@@ -446,9 +446,8 @@ static void kv_check_vcpu(unsigned vcpu, void *arg)
 {
     (void)arg;
     struct kv_worker *k = &kv.wk[vcpu];
-    uint64_t per = (kv.nkeys + w.n - 1) / w.n;
-    uint64_t lo = (uint64_t)vcpu * per, hi = lo + per < kv.nkeys ? lo + per : kv.nkeys;
-    uint64_t vw = kv.vw;
+    uint64_t lo, hi, vw = kv.vw;
+    wl_share(&w, vcpu, kv.nkeys, &lo, &hi);
 
     for (uint64_t i = lo; i < hi; i++) {
         uint64_t key = kv_key(i);

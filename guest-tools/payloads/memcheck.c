@@ -80,14 +80,11 @@ static struct {
 
 /* ---- expected values ------------------------------------------------------ */
 
-/* splitmix64 finalizer: a bijection, so distinct (page, version) pairs get
- * distinct seeds. */
+/* A bijection (arom_mix64), so distinct (page, version) pairs get distinct
+ * seeds. */
 static inline uint64_t page_seed(uint64_t page, uint32_t ver)
 {
-    uint64_t z = ((page << 32) ^ ver) + 0x6d656d636865636bull; /* "memcheck" */
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return arom_mix64(((page << 32) ^ ver) + 0x6d656d636865636bull); /* "memcheck" */
 }
 
 /* One multiply per word; a bijection of w for a fixed seed, so the words of

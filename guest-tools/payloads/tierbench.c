@@ -20,6 +20,7 @@
  * demote_gib_s, promote_samples, pages (only pages when tiering is off).
  */
 #include "arom.h"
+#include "workload.h"
 
 #define PAGE_BYTES 4096u
 #define PAGE_WORDS (PAGE_BYTES / 8u)
@@ -43,56 +44,6 @@ static inline uint64_t tsc_end(void)
 {
     __asm__ volatile("mfence\n\tlfence" ::: "memory");
     return arom_rdtsc();
-}
-
-/* TSC ticks per second against the host clock over ~50 ms. Each clock read
- * is bracketed by two rdtsc and paired with their midpoint, which removes
- * most of the hypercall's cost from the error. */
-static double calibrate_tsc_hz(void)
-{
-    uint64_t a0 = tsc_begin(), n0 = arom_time_ns(), a1 = tsc_end();
-    uint64_t n1;
-    do
-        n1 = arom_time_ns();
-    while (n1 - n0 < 50000000ull);
-    uint64_t b0 = tsc_begin();
-    n1 = arom_time_ns();
-    uint64_t b1 = tsc_end();
-    double ticks = (double)(b0 / 2 + b1 / 2) - (double)(a0 / 2 + a1 / 2);
-    return ticks * 1e9 / (double)(n1 - n0);
-}
-
-/* ---- sorting: LSD radix, 8 bits a pass; passes whose digit is the same for
- * every key are skipped (latencies in ticks rarely use more than 4 bytes). */
-static void radix_sort(uint64_t *a, uint64_t *tmp, uint64_t n)
-{
-    for (unsigned shift = 0; shift < 64; shift += 8) {
-        uint64_t count[256] = {0};
-        for (uint64_t i = 0; i < n; i++)
-            count[(a[i] >> shift) & 0xff]++;
-        bool trivial = false;
-        for (unsigned d = 0; d < 256; d++)
-            if (count[d] == n)
-                trivial = true;
-        if (trivial)
-            continue;
-        uint64_t pos = 0;
-        for (unsigned d = 0; d < 256; d++) {
-            uint64_t c = count[d];
-            count[d] = pos;
-            pos += c;
-        }
-        for (uint64_t i = 0; i < n; i++)
-            tmp[count[(a[i] >> shift) & 0xff]++] = a[i];
-        memcpy(a, tmp, n * sizeof(*a));
-    }
-}
-
-/* Nearest-rank percentile of sorted samples. */
-static uint64_t percentile(const uint64_t *s, uint64_t n, unsigned pct)
-{
-    uint64_t rank = (n * pct + 99) / 100; /* ceil(n * pct / 100), 1-based */
-    return s[rank ? rank - 1 : 0];
 }
 
 /* ---- page contents -----------------------------------------------------------
@@ -199,9 +150,8 @@ int main(int argc, char **argv)
     uint64_t *samples[NPHASES];
     samples[PH_WP] = arom_alloc_pages(nsamples * sizeof(uint64_t));
     samples[PH_PROMOTE] = arom_alloc_pages(nsamples * sizeof(uint64_t));
-    uint64_t *tmp = arom_alloc_pages(nsamples * sizeof(uint64_t));
     bool *where = arom_alloc_pages(pages * sizeof(bool)); /* page on LtRAM after DEMOTE */
-    if (!area || !samples[PH_WP] || !samples[PH_PROMOTE] || !tmp || !where) {
+    if (!area || !samples[PH_WP] || !samples[PH_PROMOTE] || !where) {
         arom_printf("tierbench: pages=%llu rounds=%llu do not fit in the heap (%llu bytes free)\n",
                     (unsigned long long)pages, (unsigned long long)rounds,
                     (unsigned long long)arom_heap_free());
@@ -210,7 +160,7 @@ int main(int argc, char **argv)
     arom_report("tierbench.pages", (double)pages);
 
     uint64_t boot_hz = arom_boot_info()->tsc_hz;
-    double cal_hz = calibrate_tsc_hz();
+    double cal_hz = (double)wl_tsc_calibrate();
     double hz = boot_hz ? (double)boot_hz : cal_hz;
     arom_printf("tierbench: pages=%llu (%llu MiB) rounds=%llu area=%p tsc=%.3f GHz "
                 "(boot info %llu Hz, calibrated %.0f Hz, using %s)\n",
@@ -298,9 +248,9 @@ int main(int argc, char **argv)
             arom_printf("tierbench: %-14s %8d %10s %10s %10s\n", phase_name[ph], 0, "-", "-", "-");
             continue;
         }
-        radix_sort(samples[ph], tmp, c);
-        p50[ph] = (double)percentile(samples[ph], c, 50) * 1e6 / hz;
-        p99[ph] = (double)percentile(samples[ph], c, 99) * 1e6 / hz;
+        wl_sort_u64(samples[ph], c);
+        p50[ph] = (double)wl_percentile(samples[ph], c, 500) * 1e6 / hz;
+        p99[ph] = (double)wl_percentile(samples[ph], c, 990) * 1e6 / hz;
         pmax[ph] = (double)samples[ph][c - 1] * 1e6 / hz;
         arom_printf("tierbench: %-14s %8llu %10.2f %10.2f %10.2f\n", phase_name[ph],
                     (unsigned long long)c, p50[ph], p99[ph], pmax[ph]);

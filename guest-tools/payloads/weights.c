@@ -62,7 +62,6 @@ AROM_WORKER_POOL()
 #define W_REF_TOKEN 0ull            /* input index of the reference token */
 #define W_STREAM_WEIGHTS 0x77656967ull /* "weig" */
 #define W_STREAM_INPUT 0x696e7075ull   /* "inpu" */
-#define W_NO_STOP UINT64_MAX
 
 enum w_dtype { DT_INT8, DT_FP32 };
 
@@ -101,7 +100,6 @@ static struct {
     int32_t *yi[2];                 /* shared layer outputs, by layer parity */
     float *yf[2];
     struct w_max max[2][WL_MAX_VCPUS];
-    uint64_t stop_after;            /* index of the phase's last token (vCPU 0 sets it) */
     bool solo;                      /* split=tokens */
     struct arom_barrier bar __attribute__((aligned(64)));
     struct w_lane lane[WL_MAX_VCPUS];
@@ -154,9 +152,9 @@ static inline float absf(float f)
 /* The input of token t, identical on every vCPU. */
 static void load_input(struct w_lane *ln, uint64_t t)
 {
-    uint64_t base = wl_mix64(w.seed ^ W_STREAM_INPUT) + t * g.dim;
+    uint64_t base = arom_mix64(w.seed ^ W_STREAM_INPUT) + t * g.dim;
     for (uint64_t i = 0; i < g.dim; i++) {
-        uint64_t h = wl_mix64(base + i);
+        uint64_t h = arom_mix64(base + i);
         if (g.dt == DT_INT8)
             ln->x16[x16_pos(i)] = (int16_t)((int)(h % 255) - 127);
         else
@@ -229,8 +227,8 @@ static void forward_rows(struct w_lane *ln, unsigned vcpu, uint64_t t, struct wl
             g.max[p][vcpu].i = rows_i8(layer(l), ln->x16, g.yi[p], ln->r0, ln->r1);
         else
             g.max[p][vcpu].f = rows_f32(layer(l), ln->xf, g.yf[p], ln->r0, ln->r1);
-        if (me && l == g.layers - 1 && wl_tick(&w, me, ops))
-            arom_store_u64(&g.stop_after, t);
+        if (me && l == g.layers - 1)
+            wl_lockstep_tick(&w, me, ops, t);
         arom_barrier_wait(&g.bar, w.n);
         if (g.dt == DT_INT8) {
             int32_t m = 0;
@@ -266,8 +264,6 @@ static uint64_t body_rows(struct wl *wp, struct wl_vcpu *me, void *arg)
     struct w_lane *ln = &g.lane[vcpu];
     uint64_t tokens = 0;
 
-    if (vcpu == 0)
-        arom_store_u64(&g.stop_after, W_NO_STOP); /* read by others only after a barrier */
     for (;;) {
         uint64_t t = ln->token++;
         if (vcpu == 0) {
@@ -282,7 +278,7 @@ static uint64_t body_rows(struct wl *wp, struct wl_vcpu *me, void *arg)
         } else {
             forward_rows(ln, vcpu, t, NULL, 0);
         }
-        if (arom_load_u64(&g.stop_after) == t)
+        if (wl_lockstep_over(&w, t))
             break;
     }
     return tokens; /* 0 on the other vCPUs: ops are tokens */
@@ -382,7 +378,7 @@ static uint64_t hash_words(const uint64_t *p, uint64_t n)
         h2 = (h2 ^ p[i + 2]) * 0x100000001b3ull;
         h3 = (h3 ^ p[i + 3]) * 0x100000001b3ull;
     }
-    return wl_mix64(h0 ^ wl_mix64(h1 ^ wl_mix64(h2 ^ wl_mix64(h3))));
+    return arom_mix64(h0 ^ arom_mix64(h1 ^ arom_mix64(h2 ^ arom_mix64(h3))));
 }
 
 /* ---- main --------------------------------------------------------------------------- */

@@ -74,12 +74,12 @@ static inline uint64_t ws_inverse(uint64_t c) /* c odd: c * x == 1 mod 2^64 */
 
 static void ws_perm_key(struct ws_perm *p, unsigned vcpu, uint64_t pass)
 {
-    uint64_t k = wl_mix64(w.seed ^ WS_SALT) ^ wl_mix64(((uint64_t)vcpu << 40) ^ pass);
+    uint64_t k = arom_mix64(w.seed ^ WS_SALT) ^ arom_mix64(((uint64_t)vcpu << 40) ^ pass);
     p->mask = ws.bits == 64 ? ~0ull : (1ull << ws.bits) - 1;
     p->shift = (ws.bits + 1) / 2;
-    p->ka = wl_mix64(k + 1) & p->mask;
-    p->kb = wl_mix64(k + 2) & p->mask;
-    p->kc = wl_mix64(k + 3) & p->mask;
+    p->ka = arom_mix64(k + 1) & p->mask;
+    p->kb = arom_mix64(k + 2) & p->mask;
+    p->kc = arom_mix64(k + 3) & p->mask;
 }
 
 static inline uint64_t ws_perm(const struct ws_perm *p, uint64_t x)
@@ -124,12 +124,12 @@ static inline uint64_t ws_perm_inv(const struct ws_perm *p, uint64_t x)
 
 static inline uint64_t ws_base(uint64_t pass)
 {
-    return wl_mix64((w.seed * WS_C3) ^ (pass * 0x9e3779b97f4a7c15ull) ^ WS_SALT);
+    return arom_mix64((w.seed * WS_C3) ^ (pass * 0x9e3779b97f4a7c15ull) ^ WS_SALT);
 }
 
 static inline uint64_t ws_val(uint64_t i, uint64_t base)
 {
-    return wl_mix64(i ^ base);
+    return arom_mix64(i ^ base);
 }
 
 static void ws_start_pass(struct ws_worker *k, unsigned vcpu, uint64_t pass)
@@ -145,9 +145,8 @@ static void ws_start_pass(struct ws_worker *k, unsigned vcpu, uint64_t pass)
 static void ws_fill_vcpu(unsigned vcpu, void *arg)
 {
     (void)arg;
-    uint64_t per = (ws.words + w.n - 1) / w.n;
-    uint64_t lo = (uint64_t)vcpu * per, hi = lo + per < ws.words ? lo + per : ws.words;
-    uint64_t base = ws_base(0);
+    uint64_t lo, hi, base = ws_base(0);
+    wl_share(&w, vcpu, ws.words, &lo, &hi);
     for (uint64_t i = lo; i < hi; i++)
         ws.area[i] = ws_val(i, base);
 }

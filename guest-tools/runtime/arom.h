@@ -211,12 +211,18 @@ struct arom_rand {
     uint64_t s[4];
 };
 
-static inline uint64_t arom__splitmix64(uint64_t *x)
+/* splitmix64's finalizer: a bijection on 64-bit values that mixes every
+ * input bit into every output bit (also a hash for keys and seeds). */
+static inline uint64_t arom_mix64(uint64_t z)
 {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
+}
+
+static inline uint64_t arom__splitmix64(uint64_t *x)
+{
+    return arom_mix64(*x += 0x9e3779b97f4a7c15ull);
 }
 
 static inline void arom_rand_seed(struct arom_rand *r, uint64_t seed)

@@ -24,16 +24,6 @@ unsigned arom_vcpu_id(void)
     return ~0u; /* not on an entry stack */
 }
 
-/* The default for payloads that use only vCPU 0: secondaries stop at once.
- * workers.c compares against it to catch a missing AROM_WORKER_POOL(). */
-int arom__secondary_default(unsigned vcpu);
-int arom__secondary_default(unsigned vcpu)
-{
-    (void)vcpu;
-    return 0;
-}
-int arom_secondary_main(unsigned vcpu) __attribute__((weak, alias("arom__secondary_default")));
-
 /* argv strings point into this copy: the boot info page is read-only. */
 static char cmdline_copy[AROM_CMDLINE_MAX];
 static char *argv_store[AROM_MAX_ARGS + 1];

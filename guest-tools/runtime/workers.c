@@ -6,7 +6,17 @@
  */
 #include "arom.h"
 
-int arom__secondary_default(unsigned vcpu); /* runtime.c */
+/* The default arom_secondary_main, for payloads that use only vCPU 0:
+ * secondaries stop at once. Here, not in the boot code, so that the guest
+ * (runtime.c) and the native runtime share it; arom_run_on_all compares
+ * against it to catch a missing AROM_WORKER_POOL(). */
+int arom__secondary_default(unsigned vcpu);
+int arom__secondary_default(unsigned vcpu)
+{
+    (void)vcpu;
+    return 0;
+}
+int arom_secondary_main(unsigned vcpu) __attribute__((weak, alias("arom__secondary_default")));
 
 static struct {
     void (*fn)(unsigned vcpu, void *arg);
