@@ -34,8 +34,10 @@
 
 #define SCAN_CHUNK 4096             /* pages scanned per lock hold */
 #define PRESSURE_PCT 90             /* DRAM above this share of the budget: prepare candidates */
-#define TRACK_SHARE 0.4             /* of the guard's allowance: write-tracking exits */
-#define SAMPLE_SHARE 0.2            /* of it: access-sampling faults */
+/* Of the guard's allowance, what tracking may spend, so that tracking
+ * alone stays under the level where the guard slows demotion (3/4). */
+#define TRACK_SHARE 0.25            /* write-tracking exits */
+#define SAMPLE_SHARE 0.15           /* access-sampling faults */
 #define SAMPLE_COST_NS 3.0          /* an access fault costs ~3 exits: the exit, the wait, the map */
 #define IDLE_SAMPLES 16             /* access samples an epoch with no pressure */
 
@@ -211,28 +213,32 @@ static uint64_t scan(struct daemon *d, uint64_t *pingpongs)
 }
 
 /* Choose up to `budget` pages to re-arm, in rotating order: demotable,
- * resident, not armed, past their re-arm backoff. Their write age starts
- * counting from here. Returns how many. */
+ * resident, not armed, past their re-arm backoff; the least often seen
+ * written soon after an arm first (passes over growing re-arm backoffs), so
+ * the budget is not spent on write-hot pages while colder ones wait. Their
+ * write age starts counting from here. Returns how many. */
 static uint64_t choose_rearm(struct daemon *d, uint64_t budget)
 {
     struct tier_core *c = d->core;
-    uint64_t span = c->npages - c->pinned_pages, picked = 0;
+    uint64_t span = c->npages - c->pinned_pages, picked = 0, from = d->arm_cursor;
     memset(d->rearm, 0, BITMAP_WORDS(c->npages) * sizeof *d->rearm);
     if (!(monitor_write_flags(d->mon) & TRACK_SELECTIVE) || !span)
         return 0;
-    uint64_t from = d->arm_cursor;
     pthread_mutex_lock(&c->lock);
-    for (uint64_t k = 0; k < span && picked < budget; k++) {
-        uint64_t p = c->pinned_pages + (from + k) % span;
-        struct page_policy *pp = &d->pages[p];
-        if (bitmap_test(d->armed, p) || !core_demotable(c, p, d->resident) ||
-            !policy_rearm_due(d->epoch, pp->last_write, pp->rearm))
-            continue;
-        bitmap_set(d->rearm, p, true);
-        bitmap_set(d->armed, p, true);
-        pp->hist = HIST_MAKE(0, HIST_READ_AGE(pp->hist));
-        picked++;
-        d->arm_cursor = (from + k + 1) % span;
+    static const uint8_t pass_max[] = {0, 1, 3, POLICY_REARM_MAX};
+    for (size_t pass = 0; pass < sizeof pass_max && picked < budget; pass++) {
+        for (uint64_t k = 0; k < span && picked < budget; k++) {
+            uint64_t p = c->pinned_pages + (from + k) % span;
+            struct page_policy *pp = &d->pages[p];
+            if (pp->rearm > pass_max[pass] || bitmap_test(d->armed, p) || !core_demotable(c, p, d->resident) ||
+                !policy_rearm_due(d->epoch, pp->last_write, pp->rearm))
+                continue;
+            bitmap_set(d->rearm, p, true);
+            bitmap_set(d->armed, p, true);
+            pp->hist = HIST_MAKE(0, HIST_READ_AGE(pp->hist));
+            picked++;
+            d->arm_cursor = (from + k + 1) % span;
+        }
     }
     d->armed_pages += picked;
     pthread_mutex_unlock(&c->lock);
@@ -372,6 +378,14 @@ static void epoch_tick(struct daemon *d)
 
     pthread_mutex_lock(&d->core->lock);
     uint64_t target = policy_demote_target(&d->params, used);
+    pthread_mutex_unlock(&d->core->lock);
+    /* Over the budget, the kept DRAM copies of demoted pages go first. */
+    if (target) {
+        uint64_t released = migrate_release_kept(d->eng, target);
+        used -= released < used ? released : used;
+    }
+    pthread_mutex_lock(&d->core->lock);
+    target = policy_demote_target(&d->params, used);
     bool pressure = used * 100 > d->params.budget_pages * PRESSURE_PCT;
     pthread_mutex_unlock(&d->core->lock);
 
@@ -383,7 +397,12 @@ static void epoch_tick(struct daemon *d)
     uint64_t armed = choose_rearm(d, arm_need(d, pressure, target));
     monitor_arm(d->mon, d->rearm, d->resident, d->sample_budget);
 
-    uint64_t goal = verdict == GUARD_PAUSE ? 0 : verdict == GUARD_SLOW ? target / 4 : target;
+    /* A guest still touching new memory (more than 1% of RAM since the
+     * last epoch, promotions aside) is setting up: what it writes now it
+     * may well write again soon, so leave it alone until it settles. */
+    uint64_t grown = used > d->dram_used_pages + promoted ? used - d->dram_used_pages - promoted : 0;
+    bool setup = d->epochs == 0 || grown > d->core->npages / 100;
+    uint64_t goal = setup || verdict == GUARD_PAUSE ? 0 : verdict == GUARD_SLOW ? target / 2 : target;
     int threshold = policy_threshold(d->score_hist, goal);
     uint64_t scan_ns = clock_thread_cpu_ns() - c0;
 
@@ -416,7 +435,9 @@ static void epoch_tick(struct daemon *d)
     d->over_reason = OVER_NONE;
     if (after > d->params.budget_pages) {
         d->over_budget_epochs++;    /* never stall the guest for it: say why */
-        if (verdict == GUARD_PAUSE)
+        if (setup)
+            d->over_reason = OVER_SETUP;
+        else if (verdict == GUARD_PAUSE)
             d->over_reason = OVER_GUARD;
         else
             d->over_reason = refused ? refusal_reason(d, refused) : OVER_WRITES;
@@ -483,6 +504,7 @@ static const char *over_reason_name(enum over_reason r)
     static const char *const names[] = {
         [OVER_NONE] = "none", [OVER_WRITES] = "write_hot", [OVER_GUARD] = "slowdown_guard",
         [OVER_LTRAM_FULL] = "ltram_full", [OVER_TOKENS] = "tokens", [OVER_MAPPINGS] = "mappings",
+        [OVER_SETUP] = "guest_setting_up",
     };
     return names[r];
 }

@@ -27,7 +27,7 @@ struct page_policy {
 
 /* Why DRAM use is over the budget this epoch, if it is. */
 enum over_reason {
-    OVER_NONE, OVER_WRITES, OVER_GUARD, OVER_LTRAM_FULL, OVER_TOKENS, OVER_MAPPINGS,
+    OVER_NONE, OVER_WRITES, OVER_GUARD, OVER_LTRAM_FULL, OVER_TOKENS, OVER_MAPPINGS, OVER_SETUP,
 };
 
 struct daemon {

@@ -21,7 +21,7 @@ enum guard_verdict guard_epoch(struct guard *g, const struct guard_sample *s)
         g->paused_epochs++;
         return GUARD_PAUSE;
     }
-    if (pct > g->max_pct / 2) {
+    if (pct > g->max_pct * 3 / 4) {
         g->slowed_epochs++;
         return GUARD_SLOW;
     }

@@ -13,7 +13,7 @@
  *   slowdown  = (blocked + exits * exit_cost) / (vcpus * epoch)
  *
  * smoothed over a few epochs, and held under max_pct: over it demotion
- * pauses (DRAM may exceed the budget; the stats say why), between half of
+ * pauses (DRAM may exceed the budget; the stats say why), between 3/4 of
  * it and it demotion slows, and the write-tracking and access-sampling
  * budgets (policy_arm_budget) are sized from what is left. Pure: the daemon
  * feeds it the measurements, tests feed it synthetic traces. */
@@ -24,8 +24,8 @@
 #include <stdint.h>
 
 enum guard_verdict {
-    GUARD_DEMOTE,       /* cost well under the target: demote what the budget asks */
-    GUARD_SLOW,         /* near the target: demote at a quarter of the pace */
+    GUARD_DEMOTE,       /* cost under 3/4 of the target: demote what the budget asks */
+    GUARD_SLOW,         /* near the target: demote at half the pace */
     GUARD_PAUSE,        /* over it: no demotion this epoch */
 };
 

@@ -106,8 +106,8 @@ int migrate_init(struct migrate_engine *e, struct tier_core *core, const struct 
         rc = probe_ltram_wp(e, err, errlen);
     if (rc == 0)
         rc = maps_init(&e->maps, cfg->map_limit, err, errlen);
-    /* 1% of the budget, at most 16 MiB: ping-pongs come soon after a demotion. */
-    uint64_t keep = cfg->dram_budget / PAGE / 100;
+    /* 3% of the budget, at most 16 MiB: ping-pongs come soon after a demotion. */
+    uint64_t keep = cfg->dram_budget / PAGE * 3 / 100;
     if (rc == 0 && punch_init(&e->punch, core->dram_fd, core->npages, keep < 4096 ? keep : 4096) < 0) {
         snprintf(err, errlen, "punch queue: out of memory");
         rc = -ENOMEM;
@@ -433,6 +433,14 @@ int64_t migrate_wp_probe(struct migrate_engine *e, uint64_t first, uint64_t n)
             done++;
     }
     return done;
+}
+
+uint64_t migrate_release_kept(struct migrate_engine *e, uint64_t n)
+{
+    pthread_mutex_lock(&e->core->lock);
+    uint64_t got = punch_release(&e->punch, n);
+    pthread_mutex_unlock(&e->core->lock);
+    return got;
 }
 
 /* In short steps under the device lock alone: faults (which take only the

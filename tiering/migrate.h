@@ -65,6 +65,10 @@ int64_t migrate_pin(struct migrate_engine *e, uint64_t first, uint64_t n, bool p
  * next store measures the bare userfaultfd round trip. Pages protected. */
 int64_t migrate_wp_probe(struct migrate_engine *e, uint64_t first, uint64_t n);
 
+/* Give back up to n pages of DRAM held by kept copies of demoted pages
+ * (punch.h): pages released. */
+uint64_t migrate_release_kept(struct migrate_engine *e, uint64_t n);
+
 /* Hash every written frame against its checksum: mismatches. */
 uint64_t migrate_audit(struct migrate_engine *e);
 

@@ -75,6 +75,14 @@ void punch_defer(struct punch_queue *q, uint64_t start, uint64_t n)
     q->ring[(q->head + q->len++) % q->cap] = (struct punch_run){.start = start, .n = n};
 }
 
+uint64_t punch_release(struct punch_queue *q, uint64_t n)
+{
+    uint64_t before = q->pages;
+    while (q->len && before - q->pages < n)
+        punch_oldest(q);
+    return before - q->pages;
+}
+
 bool punch_take(struct punch_queue *q, uint64_t page)
 {
     if (!q->kept || !bitmap_test(q->kept, page))

@@ -33,6 +33,10 @@ void punch_fini(struct punch_queue *q);
 /* Pages [start, start+n) were demoted: keep their DRAM copies, punching
  * the oldest kept ones beyond max_pages. */
 void punch_defer(struct punch_queue *q, uint64_t start, uint64_t n);
+/* Punch the oldest kept copies until n pages are released (or none is
+ * left): DRAM over the budget goes to kept copies first. Returns pages
+ * released. */
+uint64_t punch_release(struct punch_queue *q, uint64_t n);
 /* The page is being promoted: true if its DRAM copy was kept (and is now
  * in use again, no longer kept), false if it must be copied back. */
 bool punch_take(struct punch_queue *q, uint64_t page);

@@ -14,8 +14,9 @@
  * line each.
  *
  * Phase 1 converges at the first sample with >= 95% of C and >= 90% of R on
- * LtRAM; from then on the min/max of dram_resident_pages and the samples
- * with any W page on LtRAM are tracked. Phase 2 converges at the first
+ * LtRAM; from then on the samples with any W page on LtRAM are tracked, and
+ * from 4 s later (the slowdown guard paces the last demotions) the min/max
+ * of dram_resident_pages. Phase 2 converges at the first
  * sample with <= 5% of C on LtRAM; from then on the demotions are counted,
  * and from 2 s later the largest share of C on LtRAM is kept.
  *
@@ -41,6 +42,7 @@
 #define PAGE_WORDS 512u
 #define SAMPLE_NS 500000000ull       /* a sample every 0.5 s */
 #define NS_PER_S 1000000000ull
+#define P1_SETTLE_S 4.0              /* after convergence 1, before DRAM is judged */
 #define P2_SETTLE_S 2.0              /* after convergence 2, before C is judged */
 #define MAX_PRINTED 12u              /* mismatch lines printed (all are counted) */
 #define MAX_ERR_PRINTED 4u
@@ -250,18 +252,19 @@ static void p1_sample(void *res, const struct sample *s)
     memcpy(r->pct, s->pct, sizeof(r->pct));
     if (r->converge_s < 0 && s->pct[SET_C] >= 95.0 && s->pct[SET_R] >= 90.0) {
         r->converge_s = s->t;
-        r->dram_max = r->dram_min = (double)s->ts.dram_resident_pages;
         arom_printf("phases: p1 converged at t=%.2f s\n", s->t);
     }
     if (r->converge_s < 0)
         return;
-    double d = (double)s->ts.dram_resident_pages;
-    if (d > r->dram_max)
-        r->dram_max = d;
-    if (d < r->dram_min)
-        r->dram_min = d;
     if (s->ltram[SET_W] > 0)
         r->hot_on_ltram_samples++;
+    if (s->t < r->converge_s + P1_SETTLE_S)
+        return;
+    double d = (double)s->ts.dram_resident_pages;
+    if (r->dram_max < 0 || d > r->dram_max)
+        r->dram_max = d;
+    if (r->dram_min < 0 || d < r->dram_min)
+        r->dram_min = d;
 }
 
 static void p2_sample(void *res, const struct sample *s)
@@ -393,9 +396,9 @@ int main(int argc, char **argv)
         arom_printf("phases: (%u mismatch lines not printed)\n", g.printed - MAX_PRINTED);
 
     arom_printf("phases: p1: converge %.2f s, at end LtRAM W %.1f%% R %.1f%% C %.1f%%, "
-                "after convergence DRAM resident %.0f..%.0f pages (budget %llu), "
+                "from convergence + %.0f s DRAM resident %.0f..%.0f pages (budget %llu), "
                 "W on LtRAM in %llu samples\n",
-                r1.converge_s, r1.pct[SET_W], r1.pct[SET_R], r1.pct[SET_C], r1.dram_min,
+                r1.converge_s, r1.pct[SET_W], r1.pct[SET_R], r1.pct[SET_C], P1_SETTLE_S, r1.dram_min,
                 r1.dram_max, (unsigned long long)g.last.dram_budget_pages,
                 (unsigned long long)r1.hot_on_ltram_samples);
     arom_printf("phases: p2: converge %.2f s, at end LtRAM W %.1f%% R %.1f%% C %.1f%%, "

@@ -12,8 +12,10 @@ stat() { json_check "$WORK/$1.json" "$2"; }   # stat RUN-NAME JQ-EXPR
 
 # 16 MiB write-hot, 48 MiB read-hot, 48 MiB cold; the budget fits the
 # write-hot set and the VM's few other pages.
+# (Phase 1 is long enough for the slowdown guard, which paces the first
+# demotions and pauses them while the set-up's ping-pongs settle.)
 run_vmm phases 0 -- --mem 256M --dram-budget 17M --epoch-ms 200 --tokens=off \
-    --stats-json "$WORK/phases.json" "$P/phases.elf" p1=8 p2=10
+    --stats-json "$WORK/phases.json" "$P/phases.elf" p1=16 p2=10
 PHASES_RC=$?
 
 t_ran() { [ $PHASES_RC -eq 0 ] && has "phases: PASS" "$LAST_OUT" && stat phases '.metrics["phases.mismatches"] == 0 and .tiering.audit_failures == 0'; }
@@ -35,8 +37,10 @@ t_budget() {
 check "phase 1: DRAM within the budget +-2% after convergence" t_budget
 
 t_p2() {
-    stat phases '.metrics["phases.p2.converge_s"] >= 0 and .metrics["phases.p2.cold_ltram_pct"] <= 5
-                 and .metrics["phases.p2.cold_ltram_max_pct_after"] <= 5 and .metrics["phases.p2.demotions_after"] == 0'
+    # (W goes cold in phase 2 and may be demoted meanwhile: what must not go
+    # again is C, whose LtRAM share is sampled from 2 s after convergence.)
+    stat phases '.metrics["phases.p2.converge_s"] >= 0 and .metrics["phases.p2.cold_ltram_pct"] <= 1
+                 and .metrics["phases.p2.cold_ltram_max_pct_after"] <= 1'
 }
 check "phase 2: the newly write-hot pages come back and are not demoted again" t_p2
 

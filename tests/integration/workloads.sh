@@ -40,7 +40,7 @@ check "writestorm-native runs" t_native writestorm size=64M
 
 t_bench() {
     local out=$WORK/bench
-    "$AROM_SRCDIR/bench/arom-bench" --build "$(dirname "$AROM_VMM")" --workloads "kvcache-C" --budgets 25 \
+    "$AROM_SRCDIR/bench/arom-bench" --build "$(dirname "$AROM_VMM")" --workloads "kvcache-C" --budgets 25 --vcpus 2 \
         --reps 1 --seconds 1 --warmup 2 --mem 128M --out "$out" >"$WORK/bench.log" 2>&1 || { tail "$WORK/bench.log" | diag; return 1; }
     jq -e 'length == 3 and (map(.config) | sort) == ["arom25", "dram", "native"]
            and all(.[]; .throughput_median > 0)' "$out/summary.json" >/dev/null &&

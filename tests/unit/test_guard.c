@@ -30,7 +30,7 @@ static void test_slowdown_arithmetic(void)
     CU_ASSERT_DOUBLE_EQUAL(g.last_pct, 0.5, 1e-9);
 }
 
-/* A steady cost under half the target demotes; between half and the
+/* A steady cost under 3/4 of the target demotes; between that and the
  * target slows; over it pauses. */
 static void test_verdict_levels(void)
 {
@@ -40,7 +40,10 @@ static void test_verdict_levels(void)
         CU_ASSERT_EQUAL(epoch(&g, 1, 0.5, 0), GUARD_DEMOTE);      /* 0.25% */
     guard_init(&g, 2.0, 20000);
     for (int i = 0; i < 10; i++)
-        CU_ASSERT_EQUAL(epoch(&g, 1, 3.0, 0), GUARD_SLOW);        /* 1.5% */
+        CU_ASSERT_EQUAL(epoch(&g, 1, 3.6, 0), GUARD_SLOW);        /* 1.8% */
+    guard_init(&g, 2.0, 20000);
+    for (int i = 0; i < 10; i++)
+        CU_ASSERT_EQUAL(epoch(&g, 1, 2.8, 0), GUARD_DEMOTE);      /* 1.4% */
     guard_init(&g, 2.0, 20000);
     for (int i = 0; i < 10; i++)
         CU_ASSERT_EQUAL(epoch(&g, 1, 5.0, 0), GUARD_PAUSE);       /* 2.5% */
@@ -55,7 +58,7 @@ static void test_smoothing(void)
     guard_init(&g, 2.0, 20000);
     for (int i = 0; i < 5; i++)
         epoch(&g, 1, 0.2, 0);                                      /* 0.1% */
-    CU_ASSERT_EQUAL(epoch(&g, 1, 6.0, 0), GUARD_SLOW);            /* 3%: smoothed ~1.5% */
+    CU_ASSERT_EQUAL(epoch(&g, 1, 6.6, 0), GUARD_SLOW);            /* 3.3%: smoothed ~1.7% */
     CU_ASSERT_EQUAL(epoch(&g, 1, 0.2, 0), GUARD_DEMOTE);
     /* a promotion storm: 60% pauses at once */
     CU_ASSERT_EQUAL(epoch(&g, 1, 80.0, 2000), GUARD_PAUSE);

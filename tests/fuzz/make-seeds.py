@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""Write the hand-made seed corpora of the fuzz targets.
+
+    tests/fuzz/make-seeds.py [OUTDIR]     (default: tests/fuzz/corpus)
+
+Writes OUTDIR/hypercall/* and OUTDIR/options/*, one small named file per
+seed, replacing files of the same name. The corpus in the repository is
+this script's output; rerun it after changing a seed or the encoding of
+fuzz_hypercall.c (the encoding is documented there and mirrored below).
+"""
+import os
+import struct
+import sys
+
+# ---- fuzz_hypercall.c encoding -------------------------------------------
+
+PAGE = 0x1000
+RAM = 8 << 20
+LOAD_MIN = 0x400000
+STACK_AREA = 0x100000
+STRIDE = 0x10000 + PAGE
+STACK_LO = [STACK_AREA + v * STRIDE + PAGE for v in range(2)]
+STACK_HI = [lo + 0x10000 for lo in STACK_LO]
+BASES = [0, 0x1000, 0x2000, 0x10000, STACK_AREA, STACK_LO[0], STACK_HI[0], STACK_HI[1],
+         LOAD_MIN, LOAD_MIN + (2 << 20), RAM, 1 << 32, 1 << 47, 1 << 48, 0xffff800000000000,
+         (1 << 64) - 1]
+(B_NULL, B_BOOT, B_GDT, B_PT, B_GUARD0, B_STACK0, B_STACK0_TOP, B_STACK1_TOP, B_LOAD, B_2M,
+ B_RAMEND, B_4G, B_NONCANON, B_2_48, B_HIGH, B_TOP) = range(16)
+OP_WRITE, OP_WRITE_ADDR, OP_WRITE_U64, OP_CALL, OP_REQ, OP_PROBE = range(6)
+PUTS, EXIT, TIME, REPORT, VCPU_DONE, HINT, TIER_STATS, TIER_QUERY = range(8)
+NO_TIERING = 0x10
+
+
+def u8(v): return struct.pack('<B', v & 0xff)
+def u16(v): return struct.pack('<H', v & 0xffff)
+def u32(v): return struct.pack('<I', v & 0xffffffff)
+def u64(v): return struct.pack('<Q', v & 0xffffffffffffffff)
+
+
+def addr(base, delta=0, pages=False):
+    """base index + signed delta (bytes, or pages when pages=True)."""
+    scale = 0x80 if pages else 0
+    if delta == 0:
+        return u8(base | scale)
+    if -128 <= delta < 128:
+        return u8(base | 0x10 | scale) + u8(delta)
+    if -32768 <= delta < 32768:
+        return u8(base | 0x20 | scale) + u16(delta)
+    return u8(base | 0x30 | scale) + u32(delta)
+
+
+def raw_addr(v):
+    return u8(0x40) + u64(v)
+
+
+def at(gpa):
+    """An address spec for a GPA in RAM or near an interesting base."""
+    below = [i for i in range(16) if BASES[i] <= gpa and gpa - BASES[i] < (1 << 31)]
+    if not below:
+        return raw_addr(gpa)
+    best = max(below, key=lambda i: BASES[i])
+    return addr(best, gpa - BASES[best])
+
+
+def length(n):
+    if n % PAGE == 0 and n // PAGE < 64:
+        return u8(n // PAGE)
+    if n < 0x10000:
+        return u8(0x40) + u16(n)
+    if n % PAGE == 0 and n // PAGE < (1 << 32):
+        return u8(0x80) + u32(n // PAGE)
+    return u8(0xc0) + u64(n)
+
+
+def place(gpa, end=False):
+    """A payload-writable place: stack 0, stack 1 or the payload area."""
+    for i, (lo, hi) in enumerate([(STACK_LO[0], STACK_HI[0]), (STACK_LO[1], STACK_HI[1]), (LOAD_MIN, RAM)]):
+        if lo <= gpa < hi:
+            return u8(i | (0x80 if end else 0)) + u32((hi - 1 - gpa) if end else (gpa - lo))
+    raise ValueError(hex(gpa))
+
+
+def write(gpa, data):
+    out = b''
+    while data:
+        chunk, data = data[:255], data[255:]
+        out += u8(OP_WRITE) + place(gpa) + u8(len(chunk)) + chunk
+        gpa += len(chunk)
+    return out
+
+
+def write_u64(gpa, v): return u8(OP_WRITE_U64) + place(gpa) + u64(v)
+def write_addr(gpa, spec): return u8(OP_WRITE_ADDR) + place(gpa) + spec
+
+
+def nr_sel(nr, core=False):
+    flag = NO_TIERING if core else 0
+    if 0 <= nr < 16:
+        return u8(nr | flag)
+    return u8(0x20 | flag) + u32(nr)
+
+
+def call(nr, gpa_spec, core=False): return u8(OP_CALL) + nr_sel(nr, core) + gpa_spec
+def probe(a, n, w=False): return u8(OP_PROBE) + a + length(n) + u8(1 if w else 0)
+
+
+def req(nr, gpa_spec, fields=b'', fill=0, core=False):
+    return u8(OP_REQ) + nr_sel(nr, core) + gpa_spec + u8(fill) + fields
+
+
+def puts(gpa_spec, data_spec, n, **kw): return req(PUTS, gpa_spec, data_spec + length(n), **kw)
+def exit_(gpa_spec, status, nr=EXIT): return req(nr, gpa_spec, u32(status))
+
+
+def report(gpa_spec, key_spec, key_len, value_sel=1, value_bits=None, write_key=False, **kw):
+    vsel = value_sel | (0x80 if write_key else 0)
+    f = key_spec + u8(key_len)
+    if value_bits is not None:
+        f += u8(vsel | 8) + u64(value_bits)
+    else:
+        f += u8(vsel)
+    return req(REPORT, gpa_spec, f, **kw)
+
+
+def hint(gpa_spec, a, n, kind, **kw):
+    k = u8(kind) if kind < 0x80 else u8(0x80) + u32(kind)
+    return req(HINT, gpa_spec, a + length(n) + k, **kw)
+
+
+def query(gpa_spec, a, n, **kw): return req(TIER_QUERY, gpa_spec, a + length(n), **kw)
+
+
+REQ = at(LOAD_MIN + 0x1000)          # where most seeds put their request
+DATA = LOAD_MIN + 0x2000             # and their strings
+STACK_REQ = at(STACK_HI[0] - 64)     # a request on vCPU 0's stack, as the runtime does
+
+hypercall = {
+    # every call, valid
+    'puts-hello': write(DATA, b'hello from the fuzzer\n') + puts(REQ, at(DATA), 22),
+    'puts-on-stack': write(STACK_HI[0] - 256, b'stack text') + puts(STACK_REQ, at(STACK_HI[0] - 256), 10),
+    'exit-7': exit_(REQ, 7),
+    'vcpu-done-3': exit_(STACK_REQ, 3, nr=VCPU_DONE),
+    'time': req(TIME, REQ) + req(TIME, STACK_REQ),
+    'report-valid': write(DATA, b'hello.answer') + report(REQ, at(DATA), 12),
+    'report-written-key': report(REQ, at(DATA), 20, value_sel=2, write_key=True),
+    'hint-read-mostly': hint(REQ, addr(B_LOAD, 0x100, pages=True), 4 * PAGE, 1),
+    'hint-all-kinds': b''.join(hint(REQ, addr(B_2M), 8 * PAGE, k) for k in (1, 2, 3, 4, 5)),
+    'tier-stats': hint(REQ, addr(B_2M), 16 * PAGE, 4) + req(TIER_STATS, REQ, fill=0xff),
+    'tier-query': hint(REQ, addr(B_2M), 16 * PAGE, 1) + query(REQ, addr(B_2M, -4, pages=True), 32 * PAGE),
+    'pin-then-query': (hint(REQ, addr(B_LOAD, 0x200, pages=True), 8 * PAGE, 4) +
+                       hint(REQ, addr(B_LOAD, 0x202, pages=True), 2 * PAGE, 2) +
+                       query(REQ, addr(B_LOAD, 0x200, pages=True), 8 * PAGE)),
+    'no-tiering-enosys': (hint(REQ, addr(B_LOAD), PAGE, 1, core=True) + req(TIER_STATS, REQ, core=True) +
+                          query(REQ, addr(B_LOAD), PAGE, core=True)),
+    # puts pointers and lengths
+    'puts-len0': puts(REQ, at(DATA), 0) + puts(REQ, addr(B_NULL), 0),
+    'puts-too-long': puts(REQ, at(DATA), (1 << 20) + 1) + puts(REQ, at(DATA), 1 << 20),
+    'puts-boot-info': puts(REQ, addr(B_BOOT), 64),
+    'puts-system-area': puts(REQ, addr(B_GDT), 16) + puts(REQ, addr(B_PT), 8) + puts(REQ, addr(B_BOOT, 0xff8), 16),
+    'puts-ram-end': (puts(REQ, addr(B_RAMEND, -8), 8) + puts(REQ, addr(B_RAMEND, -8), 9) +
+                     puts(REQ, addr(B_RAMEND), 1)),
+    'puts-guard': puts(REQ, addr(B_GUARD0), 1) + puts(REQ, addr(B_STACK0_TOP, -4), 8),
+    'puts-noncanonical': (puts(REQ, addr(B_NONCANON, 0x402000), 4) + puts(REQ, addr(B_HIGH), 4) +
+                          puts(REQ, addr(B_TOP, -1), 4)),
+    'puts-across-2m': write(LOAD_MIN + (2 << 20) - 4, b'abcdefgh') + puts(REQ, addr(B_2M, -4), 8),
+    # report edge cases
+    'report-key-len': (report(REQ, at(DATA), 0, write_key=True) + report(REQ, at(DATA), 64, write_key=True) +
+                       report(REQ, at(DATA), 65, write_key=True)),
+    'report-bad-char': write(DATA, b'bad key!') + report(REQ, at(DATA), 8),
+    'report-non-finite': (write(DATA, b'k') + report(REQ, at(DATA), 1, value_sel=5) +
+                          report(REQ, at(DATA), 1, value_sel=6) + report(REQ, at(DATA), 1, value_sel=7) +
+                          report(REQ, at(DATA), 1, value_bits=0x7ff0000000000001)),
+    'report-key-in-boot-info': report(REQ, addr(B_BOOT), 4),      # "AROM": readable, valid
+    'report-key-unreadable': report(REQ, addr(B_GDT), 4) + report(REQ, addr(B_RAMEND, -2), 4),
+    'report-last-value-wins': (write(DATA, b'x.y') + report(REQ, at(DATA), 3, value_sel=1) +
+                               report(REQ, at(DATA), 3, value_sel=2)),
+    'report-table-full': (write(DATA, b''.join(b'k%03d' % i for i in range(258))) +
+                          b''.join(report(REQ, at(DATA + 4 * i), 4) for i in range(258))),
+    # hint / query ranges
+    'hint-bad-kind': hint(REQ, addr(B_LOAD), PAGE, 0) + hint(REQ, addr(B_LOAD), PAGE, 6) +
+                     hint(REQ, addr(B_LOAD), PAGE, 0xdeadbeef),
+    'hint-unaligned': hint(REQ, addr(B_LOAD, 8), PAGE, 1) + hint(REQ, addr(B_LOAD), PAGE + 8, 1) +
+                      hint(REQ, addr(B_LOAD), 0, 1),
+    'hint-outside-ram': (hint(REQ, addr(B_RAMEND, -1, pages=True), 2 * PAGE, 1) +
+                         hint(REQ, addr(B_RAMEND), PAGE, 1) + hint(REQ, addr(B_LOAD), 1 << 46, 1) +
+                         hint(REQ, addr(B_LOAD), (1 << 64) - PAGE, 1)),
+    'hint-low-memory': (hint(REQ, addr(B_BOOT), PAGE, 4) + hint(REQ, addr(B_NULL), 2 * PAGE, 4) +
+                        hint(REQ, addr(B_GDT), PAGE, 4) + hint(REQ, addr(B_STACK0), 16 * PAGE, 4) +
+                        hint(REQ, addr(B_STACK0), 17 * PAGE, 4)),
+    'query-unaligned': query(REQ, addr(B_LOAD, 1), PAGE) + query(REQ, addr(B_NONCANON), PAGE),
+    # request structs that cannot carry an answer: HC_FATAL
+    'fatal-protected': b''.join(req(TIME, addr(b)) for b in (B_NULL, B_BOOT, B_GDT, B_PT, B_GUARD0,
+                                                              B_RAMEND, B_NONCANON, B_2_48, B_TOP)),
+    'fatal-misaligned': req(TIME, at(LOAD_MIN + 0x1004)) + puts(addr(B_STACK0_TOP, -12), at(DATA), 1),
+    'fatal-straddles': (req(TIER_STATS, addr(B_RAMEND, -8)) + puts(addr(B_STACK0_TOP, -8), at(DATA), 1) +
+                        report(addr(B_BOOT, 0xff8), at(DATA), 1) + req(TIME, addr(B_STACK0, -8))),
+    'fatal-unknown-nr': call(8, REQ) + call(15, REQ) + call(1000, REQ) + call(0xffffffff, REQ),
+    'fatal-unused-stack-slot': req(TIME, at(STACK_AREA + 2 * STRIDE + 0x2000)),
+    'fatal-alias': req(TIME, addr(B_NONCANON, 0x401000)) + req(TIME, raw_addr((1 << 48) + LOAD_MIN + 0x1000)),
+    # valid at the edges
+    'struct-at-ram-end': req(TIER_STATS, addr(B_RAMEND, -64)) + exit_(addr(B_RAMEND, -16), 0),
+    'struct-across-2m': req(TIER_QUERY, addr(B_2M, -24), addr(B_LOAD) + length(PAGE)),
+    'struct-across-page': report(at(LOAD_MIN + 0x2ff0), at(DATA), 4, write_key=True),
+    'struct-stack-edges': req(TIME, addr(B_STACK0)) + req(TIME, addr(B_STACK0_TOP, -16)) +
+                          req(TIME, addr(B_STACK1_TOP, -16)),
+    # raw writes, then calls on what is there
+    'raw-struct-puts': (write(DATA, b'raw') + write_addr(LOAD_MIN + 0x3000, at(DATA)) +
+                        write_u64(LOAD_MIN + 0x3008, 3) + call(PUTS, at(LOAD_MIN + 0x3000))),
+    'raw-struct-report-nonfinite': (write(DATA, b'nan') + write_addr(LOAD_MIN + 0x3000, at(DATA)) +
+                                    write_u64(LOAD_MIN + 0x3008, 3) + write_u64(LOAD_MIN + 0x3010, 0x7ff8000000000000) +
+                                    call(REPORT, at(LOAD_MIN + 0x3000))),
+    'raw-hint-boot-info': (write_addr(LOAD_MIN + 0x3000, addr(B_BOOT)) + write_u64(LOAD_MIN + 0x3008, PAGE) +
+                           write_u64(LOAD_MIN + 0x3010, 1) + call(HINT, at(LOAD_MIN + 0x3000))),
+    # hc_guest_ptr directly
+    'probe-map': b''.join(probe(addr(b), PAGE, w) for b in range(16) for w in (False, True)),
+    'probe-edges': (probe(addr(B_BOOT, 0xfff), 2) + probe(addr(B_STACK0_TOP, -1), 2, True) +
+                    probe(addr(B_RAMEND, -1), 1, True) + probe(addr(B_LOAD), RAM - LOAD_MIN, True) +
+                    probe(addr(B_LOAD), RAM - LOAD_MIN + 1) + probe(addr(B_TOP), 0)),
+}
+
+# ---- fuzz_options.c: argv (NUL-separated), JSON, config files --------------
+
+
+def argv(*words):
+    return b'\0'.join(w.encode() for w in words)
+
+
+options = {
+    # argv with every option kind
+    'argv-basic': argv('--mem', '1G', '--vcpus', '2', 'hello.elf', '--', 'a=1', 'b'),
+    'argv-equals': argv('--mem=512M', '--vcpus=4', '--quiet', '--stats-json=-', 'p.elf', 'x'),
+    'argv-sizes': argv('--mem', '64MiB', '--ltram', '128MB', '--ltram-write-unit', '4K',
+                       '--ltram-erase-block', '0', 'p.elf'),
+    'argv-ltram-file': argv('--ltram', 'file:/dev/shm/lt', '--ltram-size', '1G', 'p.elf'),
+    'argv-ltram-off': argv('--ltram', 'off', '--ltram', '256M', '--ltram=off', 'p.elf'),
+    'argv-profile': argv('--ltram-profile', 'nor-flash', '--ltram-read-ns', '2us', '--ltram-write-ns', '18ms',
+                         '--ltram-erase-ns', '250', '--ltram-endurance', '1e5', 'p.elf'),
+    'argv-tokens': argv('--tokens=off', '--token-lifetime', '5y', '--token-rate', '2.5e3', '--token-cap', '512',
+                        'p.elf'),
+    'argv-daemon': argv('--dram-budget', '25%', '--daemon', 'on', '--epoch-ms', '100', '--access-tracking',
+                        'page_idle', '--access-samples', '64', 'p.elf'),
+    'argv-budget-bytes': argv('--mem', '256M', '--dram-budget', '128M', '--daemon', 'auto', 'p.elf'),
+    'argv-budget-too-big': argv('--mem', '8M', '--dram-budget', '16M', 'p.elf'),
+    'argv-misc': argv('--map-limit', '1000', '--churn-ms', '10', '--audit-ms', '1000', '--ltram-delay-scale', '0.5',
+                      '--ltram-prefault', 'p.elf'),
+    'argv-help-version': argv('--help', '--version=false', '--payload', 'x.elf', '--args', 'a b c'),
+    'argv-no-payload': argv('--mem', '1G'),
+    'argv-empty-payload': argv(''),
+    'argv-errors': argv('--mem', '3M', 'p.elf'),
+    'argv-unknown': argv('--no-such-option', 'p.elf'),
+    'argv-missing-value': argv('p.elf', '--mem') + b'\0' + argv('--mem'),
+    'argv-long-name': argv('--' + 'x' * 80 + '=1', 'p.elf'),
+    'argv-range': argv('--vcpus', '33', '--epoch-ms', '49', '--token-lifetime', '1e400y', 'p.elf'),
+    'argv-bad-numbers': argv('--vcpus', '-1', '--mem', '1Q', '--token-rate', 'nan', '--ltram-read-ns', '1.5us'),
+    'argv-guest-args': argv('p.elf', 'x' * 1000, 'y' * 1100),
+    'argv-dashdash-first': argv('--', '--mem', 'p.elf'),
+    # --config: the input itself, missing, a directory, empty
+    'config-self': argv('--config', 'c', 'p.elf'),
+    'config-missing': argv('--config=n', 'p.elf'),
+    'config-dir': argv('--config', 'd', 'p.elf'),
+    'config-empty': argv('--config', 'z', '--mem', '1G', 'p.elf'),
+    'config-empty-path': argv('--config=', 'p.elf'),
+    # JSON configs (also config files as they are)
+    'json-basic': b'{"mem": "1G", "vcpus": 2, "payload": "hello.elf", "args": "from-config"}',
+    'json-tiering': (b'{"ltram": "512M", "ltram-profile": "optane", "ltram-read-ns": "300", '
+                     b'"ltram-write-unit": 256, "ltram-endurance": 100000, "ltram-delay-scale": 0.25, '
+                     b'"tokens": false, "token-lifetime": "10y", "token-rate": 12.5, "token-cap": 1024, '
+                     b'"dram-budget": "50%", "daemon": "off", "epoch-ms": 500, "access-tracking": "uffd", '
+                     b'"access-samples": 0, "map-limit": 65530, "audit-ms": 5, "churn-ms": 1, '
+                     b'"quiet": true, "stats-json": "s.json", "payload": "p.elf"}'),
+    'json-types': b'{"vcpus": "2", "quiet": "yes", "mem": 1.5, "tokens": 1}',
+    'json-negative': b'{"vcpus": -1}',
+    'json-big-int': b'{"mem": 99999999999999999999, "payload": "p"}',
+    'json-double': b'{"token-lifetime": 1e300, "ltram-delay-scale": 1e-320}',
+    'json-unknown': b'{"memory": "1G"}',
+    'json-cli-only': b'{"help": true}',
+    'json-config-key': b'{"config": "x.json"}',
+    'json-not-object': b'[1, 2, 3]',
+    'json-invalid': b'{"mem": "1G",',
+    'json-nested': b'{"mem": {"a": [1, {"b": null}]}}',
+    'json-null': b'{"payload": null}',
+    'json-escapes': b'{"payload": "p\\u00e9.elf", "args": "a\\u0000b", "stats-json": "\\ud83d\\ude00"}',
+    'json-duplicate': b'{"vcpus": 2, "vcpus": 3, "payload": "p"}',
+    'json-ltram-file': b'{"ltram": "file:/dev/shm/x", "ltram-size": "4K", "payload": "p"}',
+    'json-budget-over': b'{"mem": "8M", "dram-budget": "16M", "payload": "p"}',
+    'json-nul-inside': b'{"mem": "1G", "payload": "p"}\0{"vcpus": 3}',
+    'json-whitespace': b' \n\t{ "vcpus" : 1 }\n\n',
+    'json-empty-object': b'{}',
+}
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
+    for sub, seeds in (('hypercall', hypercall), ('options', options)):
+        d = os.path.join(out, sub)
+        os.makedirs(d, exist_ok=True)
+        for name, data in seeds.items():
+            with open(os.path.join(d, name), 'wb') as f:
+                f.write(data)
+        print('%s: %d seeds' % (d, len(seeds)))
+
+
+if __name__ == '__main__':
+    main()
