@@ -33,6 +33,8 @@
 #include "tiering/daemon.h"
 
 #define SCAN_CHUNK 4096             /* pages scanned per lock hold */
+#define REGION_PAGES 512            /* 2 MiB: the unit of region-level re-arm backoff */
+#define PROBES_PER_REGION 4         /* pages probed in a region before its others */
 #define PRESSURE_PCT 90             /* DRAM above this share of the budget: prepare candidates */
 /* Of the guard's allowance, what tracking may spend, so that tracking
  * alone stays under the level where the guard slows demotion (3/4). */
@@ -56,7 +58,11 @@ int daemon_init(struct daemon *d, struct tier_core *core, struct migrate_engine 
     d->armed = calloc(words, sizeof *d->armed);
     d->rearm = calloc(words, sizeof *d->rearm);
     d->resident = calloc(n, 1);
-    if (!d->pages || !d->was_ltram || !d->armed || !d->rearm || !d->resident) {
+    d->region_rearm = calloc(n / REGION_PAGES + 1, 1);
+    d->tainted = calloc(words, sizeof *d->tainted);
+    d->region_remap = calloc(n / REGION_PAGES + 1, sizeof *d->region_remap);
+    if (!d->pages || !d->was_ltram || !d->armed || !d->rearm || !d->resident || !d->region_rearm || !d->tainted ||
+        !d->region_remap) {
         snprintf(err, errlen, "tiering daemon: out of memory");
         return -ENOMEM;
     }
@@ -64,7 +70,7 @@ int daemon_init(struct daemon *d, struct tier_core *core, struct migrate_engine 
         d->pages[p].hist = HIST_INITIAL;
     if (monitor_write_flags(mon) & TRACK_STARTS_ARMED)
         memset(d->armed, 0xff, words * sizeof *d->armed);
-    d->arm_budget = n / 16 ? n / 16 : 1;
+    d->arm_budget = 0;              /* grows from the floor as arming proves cheap */
     d->sample_budget = IDLE_SAMPLES;
     if (cfg->trace_path[0] && !(d->trace = fopen(cfg->trace_path, "w"))) {
         snprintf(err, errlen, "--daemon-trace %s: %s", cfg->trace_path, strerror(errno));
@@ -83,6 +89,9 @@ void daemon_fini(struct daemon *d)
     free(d->armed);
     free(d->rearm);
     free(d->resident);
+    free(d->region_rearm);
+    free(d->tainted);
+    free(d->region_remap);
     d->pages = NULL;
     d->resident = NULL;
 }
@@ -108,13 +117,30 @@ static void scan_residency(struct daemon *d)
     }
 }
 
+/* Pages [first, first+n) were remapped in the guest's view (demoted,
+ * promoted, zapped for a sample). KVM drops its mappings there and, on a
+ * shadow-paging host, of neighbours in the same 2 MiB page too; the next
+ * access maps them again writable where the guest page table allows and
+ * logs them dirty. So until the next harvest a dirty report from those
+ * regions proves nothing (lock held). (A sample's zap of one page affects
+ * that page only: samples taint the page, not the region.) */
+static void note_remap(struct daemon *d, uint64_t first, uint64_t n)
+{
+    for (uint64_t r = first / REGION_PAGES; r <= (first + n - 1) / REGION_PAGES; r++)
+        d->region_remap[r] = d->epoch + 1;
+}
+
 /* Carry each access sample's result to the pages of its region. */
 static void apply_samples(struct daemon *d, const struct sample_result *r, size_t n)
 {
     pthread_mutex_lock(&d->core->lock);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         for (uint64_t q = r[i].first; q < r[i].first + r[i].n; q++)
             d->pages[q].hist = policy_note_access(d->pages[q].hist, r[i].touched);
+        /* A touched sample was mapped again: its next dirty report is real. */
+        if (r[i].touched)
+            bitmap_set(d->tainted, r[i].page, false);
+    }
     pthread_mutex_unlock(&d->core->lock);
 }
 
@@ -161,9 +187,18 @@ static enum write_seen note_write(struct daemon *d, uint64_t p, bool promoted, b
         return WRITE_UNKNOWN;
     if (!monitor_written(d->mon, p))
         return WRITE_CLEAN;
-    unsigned clean = HIST_WRITE_AGE(pp->hist);
     bitmap_set(d->armed, p, false);
+    unsigned clean = HIST_WRITE_AGE(pp->hist);
     pp->rearm = policy_rearm_backoff(&d->params, pp->rearm, clean);
+    /* A sample's first access after its zap, or a neighbour's remap: may
+     * be no write at all. The page backs off, as any dirty one; its region
+     * and its learned period are left alone. */
+    if (bitmap_test(d->tainted, p) || d->region_remap[p / REGION_PAGES] >= d->epoch) {
+        bitmap_set(d->tainted, p, false);
+        return WRITE_UNKNOWN;
+    }
+    uint8_t *region = &d->region_rearm[p / REGION_PAGES];
+    *region = policy_rearm_backoff(&d->params, *region, clean);
     pp->period = policy_learn_period(pp->period, clean);
     d->armed_written_last++;
     return WRITE_SEEN;
@@ -190,10 +225,18 @@ static uint64_t scan(struct daemon *d, uint64_t *pingpongs)
     memset(d->score_hist, 0, sizeof d->score_hist);
     for (uint64_t a = c->pinned_pages; a < c->npages; a += SCAN_CHUNK) {
         uint64_t b = a + SCAN_CHUNK < c->npages ? a + SCAN_CHUNK : c->npages;
+        bool was_promoted[SCAN_CHUNK];
         pthread_mutex_lock(&c->lock);
+        /* Tier changes first: a remap anywhere in a region taints its dirty reports. */
+        for (uint64_t p = a; p < b; p++) {
+            bool changed = bitmap_test(d->was_ltram, p) != (placement_tier(c->pm, p) == TIER_LTRAM);
+            was_promoted[p - a] = note_tier_change(d, p, pingpongs);
+            if (changed)
+                d->region_remap[p / REGION_PAGES] = d->epoch;
+        }
         for (uint64_t p = a; p < b; p++) {
             struct page_policy *pp = &d->pages[p];
-            enum write_seen w = note_write(d, p, note_tier_change(d, p, pingpongs), selective);
+            enum write_seen w = note_write(d, p, was_promoted[p - a], selective);
             if (w == WRITE_SEEN)
                 pp->last_write = d->epoch;
             pp->hist = policy_age_write(pp->hist, w != WRITE_CLEAN);
@@ -212,33 +255,79 @@ static uint64_t scan(struct daemon *d, uint64_t *pingpongs)
     return d->promotions_seen - promoted;
 }
 
-/* Choose up to `budget` pages to re-arm, in rotating order: demotable,
- * resident, not armed, past their re-arm backoff; the least often seen
- * written soon after an arm first (passes over growing re-arm backoffs), so
- * the budget is not spent on write-hot pages while colder ones wait. Their
- * write age starts counting from here. Returns how many. */
-static uint64_t choose_rearm(struct daemon *d, uint64_t budget)
+/* Arm page p for write tracking (lock held): its write age counts from here. */
+static void arm_page(struct daemon *d, uint64_t p)
+{
+    bitmap_set(d->rearm, p, true);
+    bitmap_set(d->armed, p, true);
+    d->pages[p].hist = HIST_MAKE(0, HIST_READ_AGE(d->pages[p].hist));
+}
+
+#define SUSPICION_MAX (2 * POLICY_REARM_MAX)
+
+/* How likely page p is to be written if armed: its own re-arm backoff plus
+ * its region's (0: never seen written, nor anything near it); -1 when it
+ * cannot be armed now (lock held). */
+static int suspicion(struct daemon *d, uint64_t p)
+{
+    const struct page_policy *pp = &d->pages[p];
+    if (bitmap_test(d->armed, p) || !core_demotable(d->core, p, d->resident) ||
+        !policy_rearm_due(d->epoch, pp->last_write, pp->rearm))
+        return -1;
+    return pp->rearm + d->region_rearm[p / REGION_PAGES];
+}
+
+/* Choose up to `budget` pages to re-arm (lock held), the least likely to
+ * be written first, DAMON-style: writes cluster, so a page found written
+ * makes its 2 MiB region a suspect (region backoff) as much as itself.
+ *   probes  a few pages of every region nothing was seen written in yet,
+ *           so a budget spent on a hot region teaches about all its pages;
+ *   then    pages by growing suspicion (page plus region backoff); those
+ *           with any (likely written) at most `suspects` (what the guard
+ *           allows if all are).
+ * In rotating order, so every page gets its turn. Returns how many. */
+static uint64_t choose_rearm(struct daemon *d, uint64_t budget, uint64_t suspects)
 {
     struct tier_core *c = d->core;
     uint64_t span = c->npages - c->pinned_pages, picked = 0, from = d->arm_cursor;
     memset(d->rearm, 0, BITMAP_WORDS(c->npages) * sizeof *d->rearm);
-    if (!(monitor_write_flags(d->mon) & TRACK_SELECTIVE) || !span)
+    if (!(monitor_write_flags(d->mon) & TRACK_SELECTIVE) || !span || !budget)
         return 0;
     pthread_mutex_lock(&c->lock);
-    static const uint8_t pass_max[] = {0, 1, 3, POLICY_REARM_MAX};
-    for (size_t pass = 0; pass < sizeof pass_max && picked < budget; pass++) {
-        for (uint64_t k = 0; k < span && picked < budget; k++) {
-            uint64_t p = c->pinned_pages + (from + k) % span;
-            struct page_policy *pp = &d->pages[p];
-            if (pp->rearm > pass_max[pass] || bitmap_test(d->armed, p) || !core_demotable(c, p, d->resident) ||
-                !policy_rearm_due(d->epoch, pp->last_write, pp->rearm))
-                continue;
-            bitmap_set(d->rearm, p, true);
-            bitmap_set(d->armed, p, true);
-            pp->hist = HIST_MAKE(0, HIST_READ_AGE(pp->hist));
-            picked++;
-            d->arm_cursor = (from + k + 1) % span;
+    uint64_t stride = REGION_PAGES / PROBES_PER_REGION;
+    for (uint64_t k = 0; k < span && picked < budget; k += stride) {
+        uint64_t p = c->pinned_pages + (from + k) % span;
+        for (uint64_t q = p; q < p + stride && q < c->npages; q++) {
+            if (suspicion(d, q) == 0) {
+                arm_page(d, q);
+                picked++;
+                break;
+            }
         }
+    }
+    /* How many to take at each suspicion level, least first. */
+    uint64_t hist[SUSPICION_MAX + 1] = {0}, take[SUSPICION_MAX + 1] = {0};
+    for (uint64_t p = c->pinned_pages; p < c->npages; p++) {
+        int s = suspicion(d, p);
+        if (s >= 0)
+            hist[s]++;
+    }
+    uint64_t left = budget - picked;
+    for (int s = 0; s <= SUSPICION_MAX && left; s++) {
+        if (s == 1)
+            left = left < suspects ? left : suspects;
+        take[s] = hist[s] < left ? hist[s] : left;
+        left -= take[s];
+    }
+    for (uint64_t k = 0; k < span; k++) {
+        uint64_t p = c->pinned_pages + (from + k) % span;
+        int s = suspicion(d, p);
+        if (s < 0 || !take[s])
+            continue;
+        take[s]--;
+        arm_page(d, p);
+        picked++;
+        d->arm_cursor = (from + k + 1) % span;
     }
     d->armed_pages += picked;
     pthread_mutex_unlock(&c->lock);
@@ -275,6 +364,7 @@ static uint64_t demote_victims(struct daemon *d, int threshold, uint64_t target,
         pthread_mutex_lock(&c->lock);
         for (uint64_t q = start; q < start + len; q++)
             note_tier_change(d, q, &d->pingpongs);
+        note_remap(d, start, len);
         pthread_mutex_unlock(&c->lock);
         done += (uint64_t)n;
     }
@@ -347,8 +437,9 @@ static void size_budgets(struct daemon *d, bool pressure, uint64_t wall_ns, unsi
     uint64_t allow_smp = guard_allowance(&d->guard, wall_ns, vcpus, SAMPLE_SHARE,
                                          SAMPLE_COST_NS * d->guard.exit_cost_ns);
     uint64_t idle = n / 1024 ? n / 1024 : 1;
-    d->arm_budget = policy_arm_budget(d->arm_budget, d->armed_written_last, allow_arm, idle, n);
-    d->sample_budget = pressure ? policy_arm_budget(d->sample_budget, touched, allow_smp, IDLE_SAMPLES,
+    d->arm_allowance = allow_arm;
+    d->arm_budget = policy_arm_budget(d->arm_budget, d->armed_last, d->armed_written_last, allow_arm, idle, n);
+    d->sample_budget = pressure ? policy_arm_budget(d->sample_budget, d->sample_budget, touched, allow_smp, IDLE_SAMPLES,
                                                     d->mon->sample_cap)
                                 : IDLE_SAMPLES;
 }
@@ -393,15 +484,25 @@ static void epoch_tick(struct daemon *d)
     uint64_t promoted = scan(d, &pingpongs);
     unsigned vcpus;
     enum guard_verdict verdict = measure(d, now, &vcpus);
-    size_budgets(d, pressure, d->epoch_ms * 1000000ull, vcpus, touched);
-    uint64_t armed = choose_rearm(d, arm_need(d, pressure, target));
-    monitor_arm(d->mon, d->rearm, d->resident, d->sample_budget);
-
     /* A guest still touching new memory (more than 1% of RAM since the
      * last epoch, promotions aside) is setting up: what it writes now it
-     * may well write again soon, so leave it alone until it settles. */
+     * may well write again soon, so leave it alone until it settles —
+     * neither demote nor arm (armed pages it is about to fill would all
+     * come back as exits at once). */
     uint64_t grown = used > d->dram_used_pages + promoted ? used - d->dram_used_pages - promoted : 0;
     bool setup = d->epochs == 0 || grown > d->core->npages / 100;
+    if (!setup)     /* budgets learn from what arming cost: nothing was armed in set-up */
+        size_budgets(d, pressure, d->epoch_ms * 1000000ull, vcpus, touched);
+    /* Suspects cost what they did last time: while arms proved clean, as
+     * many as the budget; once they come back written, what the guard allows. */
+    uint64_t suspects = d->armed_written_last * 2 <= d->arm_allowance ? d->arm_budget : d->arm_allowance;
+    uint64_t armed = choose_rearm(d, setup ? 0 : arm_need(d, pressure, target), suspects);
+    size_t sampled = monitor_arm(d->mon, d->rearm, d->resident, d->sample_budget, d->armed);
+    pthread_mutex_lock(&d->core->lock);
+    for (size_t i = 0; i < sampled; i++)
+        bitmap_set(d->tainted, d->mon->samples[i], true);
+    pthread_mutex_unlock(&d->core->lock);
+
     uint64_t goal = setup || verdict == GUARD_PAUSE ? 0 : verdict == GUARD_SLOW ? target / 2 : target;
     int threshold = policy_threshold(d->score_hist, goal);
     uint64_t scan_ns = clock_thread_cpu_ns() - c0;

@@ -46,10 +46,14 @@ struct daemon {
     uint64_t *was_ltram;                /* lock: on LtRAM at the last look */
     uint64_t *armed;                    /* lock: write tracking re-armed, not seen written since */
     uint64_t *rearm;                    /* daemon thread: pages to re-arm this epoch */
+    uint8_t *region_rearm;              /* lock: re-arm backoff of each 2 MiB region */
+    uint64_t *tainted;                  /* lock: sampled, not yet mapped again (tracking.h) */
+    uint32_t *region_remap;             /* lock: epoch + 1 of the last remap in each 2 MiB region */
     unsigned char *resident;            /* daemon thread: this epoch's DRAM residency */
     uint64_t score_hist[POLICY_SCORES]; /* daemon thread */
     uint64_t arm_cursor;                /* daemon thread */
     uint64_t arm_budget, sample_budget; /* daemon thread: pages per epoch */
+    uint64_t arm_allowance;             /* daemon thread: write faults the guard grants tracking an epoch */
 
     /* last epoch's raw figures, for the guard's deltas (daemon thread) */
     uint64_t last_blocked_ns, last_uffd_faults, last_invalidations, last_tick_ns;

@@ -109,15 +109,17 @@ bool policy_rearm_due(uint32_t epoch, uint32_t last_write, uint8_t rb)
     return (uint32_t)(epoch - last_write) >= (1u << rb);
 }
 
-uint64_t policy_arm_budget(uint64_t budget, uint64_t faults, uint64_t allowed, uint64_t min, uint64_t max)
+uint64_t policy_arm_budget(uint64_t budget, uint64_t armed, uint64_t faults, uint64_t allowed, uint64_t min,
+                           uint64_t max)
 {
-    uint64_t next;
-    if (faults * 2 <= allowed)
-        next = budget ? budget * 2 : min;
-    else if (faults > allowed)
+    uint64_t next = budget;
+    if (faults > allowed) {
         next = (uint64_t)((double)budget * (double)allowed / (double)faults);
-    else
-        next = budget;
+    } else if (armed) {
+        uint64_t grow = 2 * (budget > armed ? budget : armed);
+        double fit = faults ? (double)allowed * (double)armed / (double)faults : (double)grow;
+        next = fit < (double)grow ? (uint64_t)fit : grow;
+    }
     if (next < min)
         next = min;
     return next > max ? max : next;

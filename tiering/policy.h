@@ -90,9 +90,14 @@ uint8_t policy_rearm_backoff(const struct policy_params *p, uint8_t rb, unsigned
 bool policy_rearm_due(uint32_t epoch, uint32_t last_write, uint8_t rb);
 
 /* Next epoch's budget of pages to arm (write tracking) or to sample
- * (access tracking): double it while what it caused (faults) stays under
- * half the allowance, scale it down to fit when it went over, within
+ * (access tracking), from last epoch's: `armed` pages armed, `faults` of
+ * them written (touched), each fault costing the guest an exit, and the
+ * `allowed` faults an epoch the guard grants. Over the allowance the
+ * budget shrinks to fit; under it, it moves to what the hit rate says
+ * would fit (allowed / (faults / armed)), growing at most twofold an epoch
+ * (arms of pages the guest is about to write come back at once); within
  * [min, max]. */
-uint64_t policy_arm_budget(uint64_t budget, uint64_t faults, uint64_t allowed, uint64_t min, uint64_t max);
+uint64_t policy_arm_budget(uint64_t budget, uint64_t armed, uint64_t faults, uint64_t allowed, uint64_t min,
+                           uint64_t max);
 
 #endif

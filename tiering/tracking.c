@@ -94,7 +94,7 @@ size_t monitor_harvest(struct monitor *m, const struct sample_result **results)
         uint64_t first = c->pinned_pages + (p - c->pinned_pages) / region * region;
         uint64_t n = first + region <= c->npages ? region : c->npages - first;
         bool touched = bitmap_test(m->seen, p);
-        m->results[i] = (struct sample_result){.first = first, .n = n, .touched = touched};
+        m->results[i] = (struct sample_result){.page = p, .first = first, .n = n, .touched = touched};
         touched_n += touched;
     }
     pthread_mutex_lock(&c->lock);
@@ -125,14 +125,15 @@ static void rearm_writes(struct monitor *m, const uint64_t *rearm)
         m->writes.ops->arm(&m->writes, list, n);
 }
 
-void monitor_arm(struct monitor *m, const uint64_t *rearm, const unsigned char *resident, size_t nsamples)
+size_t monitor_arm(struct monitor *m, const uint64_t *rearm, const unsigned char *resident, size_t nsamples,
+                   const uint64_t *exclude)
 {
     struct tier_core *c = m->core;
     if (m->writes.ops && rearm)
         rearm_writes(m, rearm);
     uint64_t span = c->npages - c->pinned_pages;
     if (!m->access.ops || !m->sample_cap || !span || !nsamples)
-        return;
+        return 0;
     /* Fewer samples than the cap cover RAM with a coarser tiling. */
     if (nsamples > m->sample_cap)
         nsamples = m->sample_cap;
@@ -142,10 +143,11 @@ void monitor_arm(struct monitor *m, const uint64_t *rearm, const unsigned char *
     size_t n = 0;
     for (uint64_t k = 0; k < nsamples; k++) {
         uint64_t p = c->pinned_pages + (m->sample_cursor + k * stride) % span;
-        if (resident[p])
+        if (resident[p] && !(exclude && bitmap_test(exclude, p)))
             m->samples[n++] = p;
     }
     m->nsamples = m->access.ops->arm(&m->access, m->samples, n);
+    return m->nsamples;
 }
 
 void monitor_note_fault(struct monitor *m, uint64_t page)

@@ -75,7 +75,8 @@ enum tiering_access track_access_resolve(enum tiering_access a);
 
 /* What one sample of the last epoch says about its region. */
 struct sample_result {
-    uint64_t first, n;          /* the region [first, first + n) */
+    uint64_t page;              /* the page sampled */
+    uint64_t first, n;          /* the region it stands for: [first, first + n) */
     bool touched;
 };
 
@@ -111,8 +112,18 @@ static inline unsigned monitor_write_flags(const struct monitor *m)
 }
 /* Start the next epoch: re-arm write tracking on the pages set in rearm
  * (a bitmap, or NULL for none), and arm an access sample of up to nsamples
- * (at most sample_cap) among the resident DRAM pages (resident[p] != 0). */
-void monitor_arm(struct monitor *m, const uint64_t *rearm, const unsigned char *resident, size_t nsamples);
+ * (at most sample_cap) among the resident DRAM pages (resident[p] != 0)
+ * that are not in `exclude` (a bitmap, or NULL). Returns how many samples
+ * were armed: m->samples[0..n).
+ *
+ * Why exclude: arming a sample zaps the page's mapping, and KVM maps it
+ * again on the next access writable when it can (on a shadow-paging host,
+ * wherever the guest's own page table already marks the 2 MiB page dirty)
+ * and logs it dirty: a sampled page reads as written once, read or not.
+ * So pages armed for write tracking are not sampled, and a sample armed
+ * for writes later must not be trusted the first time it reads dirty. */
+size_t monitor_arm(struct monitor *m, const uint64_t *rearm, const unsigned char *resident, size_t nsamples,
+                   const uint64_t *exclude);
 /* The fault thread got a minor fault on page (core lock held). */
 void monitor_note_fault(struct monitor *m, uint64_t page);
 const char *monitor_access_name(const struct monitor *m);

@@ -83,9 +83,34 @@ t_writer() {
 }
 check "a guest writing more than its budget every epoch: not demoted, not stalled, reported" t_writer
 
+# A guest whose stores spread over 3/4 of its RAM, under 200 ms epochs and a
+# 25% budget: its set-up (writing everything) is left alone, it is neither
+# stalled nor livelocked (the run ends on time, every store verified), and
+# write tracking costs it no more than the guard allows: a bounded number of
+# re-armed pages written per epoch (the allowance is ~87 exits at 200 ms on
+# 2 vCPUs; re-arming every dirty page would be ~10,000).
+t_spread() {
+    run_vmm spread 0 -- --mem 256M --vcpus 2 --dram-budget 25% --epoch-ms 200 --stats-json "$WORK/spread.json" \
+        "$P/writestorm.elf" size=192M seconds=4 &&
+    has "writestorm: PASS" "$LAST_OUT" &&
+    stat spread '.run_time_s < 30 and .metrics["writestorm.mismatches"] == 0 and .tiering.daemon.epochs >= 15
+                 and .tiering.daemon.tracking_faults <= 200 * .tiering.daemon.epochs
+                 and .tiering.daemon.over_budget_epochs > 0 and .tiering.daemon.over_budget_reason != "none"
+                 and (.tiering.daemon.guard.slowdown_pct_run | type) == "number"'
+}
+check "spread-out writes under 200 ms epochs: not stalled, no livelock, tracking bounded" t_spread
+
+t_guard_stats() {
+    stat phases '.tiering.daemon.guard.max_slowdown_pct == 2 and .tiering.daemon.guard.exit_cost_us == 23
+                 and (.tiering.daemon.slowdown_pct | type) == "number" and (.tiering.daemon.over_budget_reason | type) == "string"
+                 and .tiering.daemon.dirty_rearm == "selective"'
+}
+check "guard stats: target, exit cost, slowdown, why over budget" t_guard_stats
+
 bad() { local name=$1 text=$2; shift 2; run_vmm "$name" 2 -- "$@" "$P/hello.elf" && has "$text" "$LAST_ERR"; }
 check "bad --epoch-ms: exit 2" bad badepoch "--epoch-ms" --epoch-ms 10
 check "bad --daemon: exit 2" bad baddaemon "--daemon" --daemon maybe
 check "bad --access-tracking: exit 2" bad badacc "--access-tracking" --access-tracking psychic
+check "bad --max-slowdown: exit 2" bad badslow "--max-slowdown" --max-slowdown 0
 
 finish

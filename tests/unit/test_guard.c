@@ -86,18 +86,24 @@ static void test_allowance(void)
 /* The arm-budget controller and the re-arm backoff (policy.h). */
 static void test_arm_budget(void)
 {
-    CU_ASSERT_EQUAL(policy_arm_budget(100, 0, 70, 1, 1000), 200);         /* cheap: double */
-    CU_ASSERT_EQUAL(policy_arm_budget(800, 0, 70, 1, 1000), 1000);        /* capped */
-    CU_ASSERT_EQUAL(policy_arm_budget(100, 50, 70, 1, 1000), 100);        /* near: hold */
-    CU_ASSERT_EQUAL(policy_arm_budget(100, 140, 70, 1, 1000), 50);        /* over: scale to fit */
-    CU_ASSERT_EQUAL(policy_arm_budget(100, 100000, 70, 16, 1000), 16);    /* floor */
-    CU_ASSERT_EQUAL(policy_arm_budget(0, 0, 70, 16, 1000), 16);
+    CU_ASSERT_EQUAL(policy_arm_budget(100, 100, 0, 70, 1, 1000), 200);       /* all clean: double */
+    CU_ASSERT_EQUAL(policy_arm_budget(800, 800, 0, 70, 1, 1000), 1000);      /* capped */
+    CU_ASSERT_EQUAL(policy_arm_budget(100, 100, 10, 70, 1, 1000), 200);      /* 10% hit: 700 fit, grow 2x */
+    CU_ASSERT_EQUAL(policy_arm_budget(400, 400, 50, 70, 1, 1000), 560);      /* 12.5% hit: 560 fit */
+    CU_ASSERT_EQUAL(policy_arm_budget(100, 100, 140, 70, 1, 1000), 50);      /* over: scale to fit */
+    CU_ASSERT_EQUAL(policy_arm_budget(100, 100, 100000, 70, 16, 1000), 16);  /* floor */
+    CU_ASSERT_EQUAL(policy_arm_budget(0, 0, 0, 70, 16, 1000), 16);
+    CU_ASSERT_EQUAL(policy_arm_budget(300, 0, 0, 70, 16, 1000), 300);        /* nothing armed: no news */
     /* A write-spread guest: every armed page gets written. The budget
-     * settles where the faults fit the allowance. */
-    uint64_t k = 4096;
+     * settles at the allowance. */
+    uint64_t k = 64;
     for (int i = 0; i < 20; i++)
-        k = policy_arm_budget(k, k, 70, 1, 65536);
-    CU_ASSERT(k <= 70 && k >= 35);
+        k = policy_arm_budget(k, k, k, 70, 1, 65536);
+    CU_ASSERT_EQUAL(k, 70);
+    /* A read-only guest: nothing written. It grows to everything. */
+    for (int i = 0; i < 20; i++)
+        k = policy_arm_budget(k, k, 0, 70, 1, 65536);
+    CU_ASSERT_EQUAL(k, 65536);
 }
 
 static void test_rearm_backoff(void)
