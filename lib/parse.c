@@ -185,7 +185,10 @@ int parse_share(const char *s, struct share *out)
 int share_bytes(const struct share *sh, uint64_t total, uint64_t *out)
 {
     if (sh->pct) {
-        *out = (uint64_t)((double)total * sh->percent / 100.0);
+        /* In doubles a large total rounds up (2^64 - 1 becomes 2^64, which
+         * does not convert back): never more than the total. */
+        double v = (double)total * (sh->percent / 100.0);
+        *out = v >= (double)total ? total : (uint64_t)v;
         return 0;
     }
     if (sh->bytes > total)

@@ -102,7 +102,7 @@ for f in "$SRC"/crashes/*; do
         not_ok "crashes/$name: no fuzz-$t to run it"
         continue
     fi
-    if AROM_FUZZ_STRICT=1 timeout -k 10 60 "$bin" -timeout=10 "$f" >"$WORK/known-$name.log" 2>&1; then
+    if timeout -k 10 60 "$bin" -timeout=10 "$f" >"$WORK/known-$name.log" 2>&1; then
         todo ok "crashes/$name no longer fails: move it into corpus/$t" "known bug, see crashes/README.md"
     else
         todo "not ok" "crashes/$name still reproduces" "known bug, see crashes/README.md"

@@ -84,6 +84,15 @@ static void test_share(void)
     CU_ASSERT_EQUAL(parse_share("0%", &sh), 0);
     CU_ASSERT_EQUAL(parse_share("100%", &sh), 0);
     CU_ASSERT_EQUAL(parse_share("100.5%", &sh), -ERANGE);
+    /* Found by the fuzzer: 100% of a total near 2^64 rounded up past it. */
+    CU_ASSERT_EQUAL(parse_share("100%", &sh), 0);
+    CU_ASSERT_EQUAL(share_bytes(&sh, UINT64_MAX, &b), 0);
+    CU_ASSERT_EQUAL(b, UINT64_MAX);
+    CU_ASSERT_EQUAL(share_bytes(&sh, (1ull << 60) - 1, &b), 0);
+    CU_ASSERT_EQUAL(b, (1ull << 60) - 1);
+    CU_ASSERT_EQUAL(parse_share("99.999%", &sh), 0);
+    CU_ASSERT_EQUAL(share_bytes(&sh, UINT64_MAX, &b), 0);
+    CU_ASSERT(b < UINT64_MAX);
     CU_ASSERT_EQUAL(parse_share("512M", &sh), 0);
     CU_ASSERT(sh.set && !sh.pct && sh.bytes == 512ull << 20);
     CU_ASSERT_EQUAL(share_bytes(&sh, 1ull << 30, &b), 0);
