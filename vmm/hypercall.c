@@ -25,6 +25,11 @@ _Static_assert(sizeof(struct arom_hc_report) <= MAX_REQ && sizeof(struct arom_hc
                sizeof(struct arom_hc_hint) <= MAX_REQ && sizeof(struct arom_hc_tier_query) <= MAX_REQ,
                "request larger than MAX_REQ");
 
+size_t hypercall_request_size(unsigned nr)
+{
+    return nr < AROM_HC_MAX ? req_size[nr] : 0;
+}
+
 void *hc_guest_ptr(const struct hc_call *call, arom_gpa_t addr, uint64_t len, bool write)
 {
     return guest_mem_user_ptr(call->ctx->gm, call->ctx->cr3, addr, len, write);
@@ -124,7 +129,7 @@ int hypercall_register(struct hc_ctx *ctx, unsigned nr, hc_handler fn, void *opa
 enum hc_action hypercall_handle(struct hc_ctx *ctx, unsigned nr, uint64_t gpa, int *status,
                                 char *err, size_t errlen)
 {
-    size_t size = nr < AROM_HC_MAX ? req_size[nr] : 0;
+    size_t size = hypercall_request_size(nr);
     if (!size) {
         snprintf(err, errlen, "unknown hypercall %u (request at GPA 0x%llx)", nr,
                  (unsigned long long)gpa);

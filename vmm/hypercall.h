@@ -58,6 +58,9 @@ void hypercall_init(struct hc_ctx *ctx, struct guest_mem *gm, uint64_t cr3, stru
 /* Bind call nr to fn. 0, or -EINVAL for an unknown nr. */
 int hypercall_register(struct hc_ctx *ctx, unsigned nr, hc_handler fn, void *opaque);
 
+/* Size of call nr's request struct (the ABI's), 0 for an unknown nr. */
+size_t hypercall_request_size(unsigned nr);
+
 /* Handle hypercall nr whose request struct is at guest address gpa. */
 enum hc_action hypercall_handle(struct hc_ctx *ctx, unsigned nr, uint64_t gpa, int *status,
                                 char *err, size_t errlen);

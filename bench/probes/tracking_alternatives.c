@@ -45,6 +45,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "lib/compat.h"      /* kernel-header constants newer than the installed headers */
 
 /* ---- constants newer than the installed 6.1 headers ---- */
 #ifndef KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE
@@ -52,12 +53,6 @@
 #endif
 #ifndef KVM_DIRTY_LOG_INITIALLY_SET
 #define KVM_DIRTY_LOG_INITIALLY_SET (1 << 1)
-#endif
-#ifndef UFFD_FEATURE_WP_UNPOPULATED
-#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
-#endif
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC (1 << 15)
 #endif
 #ifndef PAGEMAP_SCAN
 #define PAGE_IS_WPALLOWED (1 << 0)

@@ -24,7 +24,7 @@ done
 out=${out:-/tmp/tracking_alternatives.$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 bin=$out/tracking_alternatives
-gcc -O2 -pthread -Wall -Wextra -std=gnu11 -o "$bin" "$here/tracking_alternatives.c"
+gcc -O2 -pthread -Wall -Wextra -std=gnu11 -I"$here/../.." -o "$bin" "$here/tracking_alternatives.c"
 res=$out/results.txt
 : > "$res"
 echo "results in $out" >&2

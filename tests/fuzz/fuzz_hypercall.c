@@ -137,16 +137,6 @@ static bool model_ok(uint64_t addr, uint64_t len, bool write)
     return false;
 }
 
-static const size_t req_size[AROM_HC_MAX] = {
-    [AROM_HC_PUTS] = sizeof(struct arom_hc_puts),
-    [AROM_HC_EXIT] = sizeof(struct arom_hc_exit),
-    [AROM_HC_TIME] = sizeof(struct arom_hc_time),
-    [AROM_HC_REPORT] = sizeof(struct arom_hc_report),
-    [AROM_HC_VCPU_DONE] = sizeof(struct arom_hc_exit),
-    [AROM_HC_HINT] = sizeof(struct arom_hc_hint),
-    [AROM_HC_TIER_STATS] = sizeof(struct arom_hc_tier_stats),
-    [AROM_HC_TIER_QUERY] = sizeof(struct arom_hc_tier_query),
-};
 
 /* ---- fake tiering handlers: validate exactly as vmm/hc_tiering.c ---- */
 
@@ -468,7 +458,7 @@ static int64_t expect_page_range(uint64_t addr, uint64_t len)
 
 static void do_call(struct hc_ctx *ctx, unsigned nr, uint64_t gpa)
 {
-    size_t size = nr < AROM_HC_MAX ? req_size[nr] : 0;
+    size_t size = hypercall_request_size(nr);
     bool usable = size && gpa % 8 == 0 && model_ok(gpa, size, true);
     bool in_ram = size && gpa < RAM_SIZE && size <= RAM_SIZE - gpa;
 
@@ -653,7 +643,7 @@ static void build_request(struct input *in, unsigned nr, uint64_t gpa)
 {
     _Alignas(8) uint8_t req[128];
     memset(req, (int)take(in, 1), sizeof req);     /* outputs and ret start as junk */
-    size_t size = nr < AROM_HC_MAX ? req_size[nr] : 16;
+    size_t size = nr < AROM_HC_MAX ? hypercall_request_size(nr) : 16;
     switch (nr) {
     case AROM_HC_PUTS: {
         struct arom_hc_puts *q = (void *)req;
