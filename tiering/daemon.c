@@ -394,7 +394,7 @@ static enum guard_verdict measure(struct daemon *d, uint64_t now, unsigned *vcpu
     uint64_t blocked = d->vm->vcpu_blocked_ns ? d->vm->vcpu_blocked_ns(d->vm->vm, &running) : 0;
     pthread_mutex_lock(&d->core->lock);
     uint64_t uffd = d->fault->wp_faults + d->fault->minor_faults;
-    uint64_t inval = d->eng->demote_batches + d->eng->promotions + d->mon->samples_taken;
+    uint64_t inval = d->eng->demote_batches + d->eng->promotions + d->mon->samples_taken + d->mon->write_arms;
     pthread_mutex_unlock(&d->core->lock);
     struct guard_sample s = {
         .wall_ns = d->last_tick_ns ? now - d->last_tick_ns : (uint64_t)d->epoch_ms * 1000000,

@@ -8,7 +8,8 @@
  *   exits     the VM exits tiering caused, each costing exit_cost_ns of
  *             vCPU time (on PVM, ~23 us: measured by bench/probes): write
  *             faults on re-armed pages, userfaultfd faults, and the TLB
- *             flushes every remap of guest memory sends to each vCPU;
+ *             flushes every remap of guest memory and every re-arm call
+ *             (one KVM_CLEAR_DIRTY_LOG each) send to each vCPU;
  *
  *   slowdown  = (blocked + exits * exit_cost) / (vcpus * epoch)
  *

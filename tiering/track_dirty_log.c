@@ -45,7 +45,10 @@ static void dl_fini(struct tracker *tk)
     free(d->clear);
 }
 
-/* Re-protect the listed pages: one clear per run of 64-page words. */
+/* Re-protect the listed pages with one KVM_CLEAR_DIRTY_LOG over the words
+ * that span them: KVM flushes the guest's TLB once per call, and every
+ * flush kicks each running vCPU out (one exit each), so one call, not one
+ * per run of pages. */
 static size_t dl_arm(struct tracker *tk, uint64_t *pages, size_t n)
 {
     struct dirty_log *d = tk->priv;
@@ -57,24 +60,11 @@ static size_t dl_arm(struct tracker *tk, uint64_t *pages, size_t n)
         lo = pages[i] / 64 < lo ? pages[i] / 64 : lo;
         hi = pages[i] / 64 > hi ? pages[i] / 64 : hi;
     }
-    uint64_t npages = tk->core->npages;
-    for (uint64_t w = lo; w <= hi;) {
-        if (!d->clear[w]) {
-            w++;
-            continue;
-        }
-        uint64_t end = w;
-        while (end <= hi && d->clear[end])
-            end++;
-        uint64_t first = w * 64, count = (end - w) * 64;
-        if (first + count > npages)
-            count = npages - first;
-        if (tk->vm->dirty_log_clear(tk->vm->vm, first, count, d->clear + w) < 0) {
-            break;      /* those pages stay dirty: they read as written, never as clean */
-        }
-        memset(d->clear + w, 0, (end - w) * sizeof *d->clear);
-        w = end;
-    }
+    uint64_t first = lo * 64, count = (hi - lo + 1) * 64, npages = tk->core->npages;
+    if (first + count > npages)
+        count = npages - first;
+    /* On failure the pages stay dirty: they read as written, never as clean. */
+    tk->vm->dirty_log_clear(tk->vm->vm, first, count, d->clear + lo);
     memset(d->clear + lo, 0, (hi - lo + 1) * sizeof *d->clear);
     return n;
 }

@@ -106,23 +106,26 @@ size_t monitor_harvest(struct monitor *m, const struct sample_result **results)
     return n;
 }
 
-/* Write tracking is re-armed by page lists in chunks, to bound the scratch
- * list to the sample array's size. */
+/* Write tracking is re-armed by page lists in chunks (a bounded scratch
+ * list; each chunk costs the guest one TLB flush, so they are large). */
 static void rearm_writes(struct monitor *m, const uint64_t *rearm)
 {
-    uint64_t list[512];
+    uint64_t list[8192];
     size_t n = 0;
     for (uint64_t w = 0; w < BITMAP_WORDS(m->core->npages); w++) {
         for (uint64_t bits = rearm[w]; bits; bits &= bits - 1) {
             list[n++] = w * 64 + (uint64_t)__builtin_ctzll(bits);
             if (n == sizeof list / sizeof list[0]) {
                 m->writes.ops->arm(&m->writes, list, n);
+                m->write_arms++;
                 n = 0;
             }
         }
     }
-    if (n)
+    if (n) {
         m->writes.ops->arm(&m->writes, list, n);
+        m->write_arms++;
+    }
 }
 
 size_t monitor_arm(struct monitor *m, const uint64_t *rearm, const unsigned char *resident, size_t nsamples,

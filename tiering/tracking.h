@@ -90,6 +90,7 @@ struct monitor {
     uint64_t sample_cursor, sample_stride;
     struct sample_result *results;
     uint64_t samples_taken, samples_touched;    /* core lock */
+    uint64_t write_arms;            /* daemon thread: re-arm calls, a guest TLB flush each */
 };
 
 /* Write tracking through cfg->vm (when the daemon is on), access tracking
