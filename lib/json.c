@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <string.h>
 
 #include "lib/json.h"
 
@@ -38,4 +39,30 @@ void json_add_u64s(json_object *o, const struct json_u64 *f, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         json_add_u64(o, f[i].key, f[i].v);
+}
+
+bool json_path_number(json_object *o, const char *path, double *out)
+{
+    char key[128];
+    while (o && *path) {
+        size_t n = strcspn(path, ".");
+        if (n >= sizeof key)
+            return false;
+        memcpy(key, path, n);
+        key[n] = '\0';
+        if (!json_object_object_get_ex(o, key, &o))
+            return false;
+        path += n + (path[n] == '.');
+    }
+    if (!o)
+        return false;
+    switch (json_object_get_type(o)) {
+    case json_type_int:
+    case json_type_double:
+    case json_type_boolean:
+        *out = json_object_get_double(o);
+        return true;
+    default:
+        return false;
+    }
 }

@@ -16,6 +16,10 @@ void json_add_double(json_object *o, const char *key, double v);
 void json_add_bool(json_object *o, const char *key, bool v);
 void json_add_str(json_object *o, const char *key, const char *v);
 
+/* The number at a dotted path ("ltram.wear.max") of o: true and *out, or
+ * false when a part is missing or the value is not a number or boolean. */
+bool json_path_number(json_object *o, const char *path, double *out);
+
 /* Many unsigned figures at once: JSON_U64S(o, {"a", x}, {"b", y}, ...). */
 struct json_u64 {
     const char *key;

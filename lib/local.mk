@@ -6,4 +6,5 @@ libarom_a_SOURCES += \
 	lib/clock.c lib/clock.h \
 	lib/err.c lib/err.h \
 	lib/parse.c lib/parse.h \
-	lib/json.c lib/json.h
+	lib/json.c lib/json.h \
+	lib/prom.c lib/prom.h

@@ -600,6 +600,20 @@ uint64_t daemon_budget_pages(struct daemon *d)
     return n;
 }
 
+void daemon_update(struct daemon *d, const struct tiering_settings *s)
+{
+    pthread_mutex_lock(&d->core->lock);
+    if (s->set & TIERING_SET_BUDGET)
+        policy_set_budget(&d->params, s->dram_budget / PAGE_SIZE_4K);
+    if (s->set & TIERING_SET_SLOWDOWN)
+        d->guard.max_pct = s->max_slowdown_pct;
+    if (s->set & TIERING_SET_EXIT_COST)
+        d->guard.exit_cost_ns = s->exit_cost_us * 1e3;
+    if (s->set & TIERING_SET_EPOCH)
+        d->epoch_ms = s->epoch_ms;      /* from the next epoch on */
+    pthread_mutex_unlock(&d->core->lock);
+}
+
 static const char *over_reason_name(enum over_reason r)
 {
     static const char *const names[] = {

@@ -36,7 +36,7 @@ struct daemon {
     struct monitor *mon;
     struct fault_path *fault;
     const struct tiering_vm_ops *vm;
-    unsigned epoch_ms;
+    _Atomic unsigned epoch_ms;          /* changed at run time (daemon_update) */
     bool enabled;
     struct policy_params params;        /* lock */
     struct guard guard;                 /* lock */
@@ -85,6 +85,8 @@ int daemon_start(struct daemon *d, int stop_efd);
 void daemon_stop(struct daemon *d);
 uint64_t daemon_epochs(struct daemon *d);
 uint64_t daemon_budget_pages(struct daemon *d);
+/* Apply the run-time settings s names (validated by the caller). */
+void daemon_update(struct daemon *d, const struct tiering_settings *s);
 /* The "daemon" stats section. */
 json_object *daemon_json(struct daemon *d);
 

@@ -228,6 +228,16 @@ void fault_json(struct fault_path *f, json_object *o)
     json_add_double(lat, "p99_us", latency_quantile(h, 0.99) / 1e3);
     json_add_double(lat, "max_us", h->max_ns / 1e3);
     json_add_double(lat, "mean_us", h->count ? h->sum_ns / 1e3 / h->count : 0);
+    json_add_double(lat, "sum_us", h->sum_ns / 1e3);
+    /* Cumulative counts at fixed bounds, for a Prometheus histogram. */
+    static const unsigned bounds_us[] = {10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000};
+    json_object *bk = json_object_new_array();
+    for (size_t i = 0; i < sizeof bounds_us / sizeof bounds_us[0]; i++) {
+        json_object *b = json_object_new_object();
+        JSON_U64S(b, {"le_us", bounds_us[i]}, {"count", latency_count_le(h, bounds_us[i] * 1000ull)});
+        json_object_array_add(bk, b);
+    }
+    json_object_object_add(lat, "buckets", bk);
     pthread_mutex_unlock(&f->core->lock);
     JSON_U64S(fl, {"deferred", atomic_load(&f->deferred.added)},
               {"deferred_duplicates", atomic_load(&f->deferred.duplicates)},

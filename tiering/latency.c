@@ -46,3 +46,11 @@ uint64_t latency_quantile(const struct latency_hist *h, double q)
     }
     return h->max_ns;
 }
+
+uint64_t latency_count_le(const struct latency_hist *h, uint64_t ns)
+{
+    uint64_t n = 0;
+    for (unsigned b = 0; b < LATENCY_BUCKETS && bucket_upper(b) <= ns; b++)
+        n += h->buckets[b];
+    return ns >= h->max_ns ? h->count : n;
+}

@@ -20,4 +20,8 @@ void latency_record(struct latency_hist *h, uint64_t ns);
  * (never above max). 0 when empty. */
 uint64_t latency_quantile(const struct latency_hist *h, double q);
 
+/* Samples in the buckets whose upper edge is at most ns: the cumulative
+ * count of a histogram bucket "le ns", exact to the ~9% resolution. */
+uint64_t latency_count_le(const struct latency_hist *h, uint64_t ns);
+
 #endif

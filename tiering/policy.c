@@ -1,10 +1,15 @@
 #include "tiering/policy.h"
 
-void policy_params_init(struct policy_params *p, uint64_t budget_pages)
+void policy_set_budget(struct policy_params *p, uint64_t budget_pages)
 {
     uint64_t margin = budget_pages / 100 > 64 ? budget_pages / 100 : 64;
     p->budget_pages = budget_pages;
     p->low_pages = budget_pages > margin ? budget_pages - margin : 0;
+}
+
+void policy_params_init(struct policy_params *p, uint64_t budget_pages)
+{
+    policy_set_budget(p, budget_pages);
     p->min_clean_epochs = POLICY_MIN_CLEAN;
     p->pingpong_epochs = 8;
     p->backoff_max = 6;

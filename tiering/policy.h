@@ -32,6 +32,8 @@ struct policy_params {
 /* Defaults: low watermark 1% (at least 64 pages) under the budget, pages
  * must be clean for 2 epochs, ping-pong window 8 epochs, backoff <= 2^6. */
 void policy_params_init(struct policy_params *p, uint64_t budget_pages);
+/* A new budget (and its low watermark); the learned knobs stay. */
+void policy_set_budget(struct policy_params *p, uint64_t budget_pages);
 
 /* One epoch passed for one page: its write age restarts at 0 if it was
  * written (dirty), else grows by one (saturating at 15). */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "lib/err.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/thread.h"
@@ -218,6 +219,28 @@ int64_t tiering_hint(struct tiering *t, uint64_t first, uint64_t n, enum tiering
     return -EINVAL;
 }
 
+int tiering_update(struct tiering *t, const struct tiering_settings *s, char *err, size_t errlen)
+{
+    if (s->set && !t->cfg.daemon)
+        return errf(err, errlen, -ENOTSUP, "the tiering daemon is off (start the VM with --daemon on or a --dram-budget)");
+    if ((s->set & TIERING_SET_BUDGET) && s->dram_budget > t->core.npages * PAGE_SIZE_4K)
+        return errf(err, errlen, -EINVAL, "dram_budget: %llu bytes is more than guest RAM (%llu)",
+                    (unsigned long long)s->dram_budget, (unsigned long long)(t->core.npages * PAGE_SIZE_4K));
+    if ((s->set & TIERING_SET_EPOCH) && (s->epoch_ms < TIERING_EPOCH_MS_MIN || s->epoch_ms > TIERING_EPOCH_MS_MAX))
+        return errf(err, errlen, -EINVAL, "epoch_ms: %u is outside %u..%u", s->epoch_ms, TIERING_EPOCH_MS_MIN,
+                    TIERING_EPOCH_MS_MAX);
+    if ((s->set & TIERING_SET_SLOWDOWN) &&
+        !(s->max_slowdown_pct >= TIERING_SLOWDOWN_MIN && s->max_slowdown_pct <= TIERING_SLOWDOWN_MAX))
+        return errf(err, errlen, -EINVAL, "max_slowdown_pct: %g is outside %g..%g", s->max_slowdown_pct,
+                    TIERING_SLOWDOWN_MIN, TIERING_SLOWDOWN_MAX);
+    if ((s->set & TIERING_SET_EXIT_COST) &&
+        !(s->exit_cost_us >= TIERING_EXIT_COST_MIN && s->exit_cost_us <= TIERING_EXIT_COST_MAX))
+        return errf(err, errlen, -EINVAL, "exit_cost_us: %g is outside %g..%g", s->exit_cost_us,
+                    TIERING_EXIT_COST_MIN, TIERING_EXIT_COST_MAX);
+    daemon_update(&t->daemon, s);
+    return 0;
+}
+
 uint64_t tiering_audit(struct tiering *t)
 {
     uint64_t bad = migrate_audit(&t->eng);
@@ -276,6 +299,6 @@ json_object *tiering_stats_json(struct tiering *t)
     pthread_mutex_unlock(&t->core.lock);
     json_object_object_add(o, "pages", pages);
     json_add_u64(o, "dram_resident_bytes", resident);
-    json_add_u64(o, "dram_budget_bytes", t->cfg.dram_budget);
+    json_add_u64(o, "dram_budget_bytes", daemon_budget_pages(&t->daemon) * PAGE_SIZE_4K);
     return o;
 }

@@ -48,6 +48,15 @@ struct tiering_vm_ops {
 
 enum tiering_access { TIERING_ACCESS_AUTO, TIERING_ACCESS_PAGE_IDLE, TIERING_ACCESS_UFFD, TIERING_ACCESS_OFF };
 
+/* Bounds of the settings that may change at run time (the options table
+ * and tiering_update share them). */
+#define TIERING_EPOCH_MS_MIN 50
+#define TIERING_EPOCH_MS_MAX 60000
+#define TIERING_SLOWDOWN_MIN 0.1
+#define TIERING_SLOWDOWN_MAX 100.0
+#define TIERING_EXIT_COST_MIN 0.01
+#define TIERING_EXIT_COST_MAX 1000.0
+
 struct tiering_config {
     char ltram_spec[512];       /* "emulated" or "file:PATH" */
     uint64_t ltram_capacity;    /* bytes; 0 with file: = the file's size */
@@ -73,6 +82,22 @@ struct tiering_config {
     double exit_cost_us;        /* what one VM exit costs the guest, for the guard */
     char trace_path[256];       /* "": none; else one JSON line per epoch */
     struct tiering_vm_ops vm;
+};
+
+/* Settings an operator may change while the VM runs: those whose bit is
+ * in `set`. */
+enum {
+    TIERING_SET_BUDGET = 1 << 0,
+    TIERING_SET_EPOCH = 1 << 1,
+    TIERING_SET_SLOWDOWN = 1 << 2,
+    TIERING_SET_EXIT_COST = 1 << 3,
+};
+struct tiering_settings {
+    unsigned set;
+    uint64_t dram_budget;       /* bytes, at most guest RAM */
+    unsigned epoch_ms;
+    double max_slowdown_pct;
+    double exit_cost_us;
 };
 
 /* Figures a guest may ask for (the TIER_STATS hypercall). */
@@ -109,6 +134,9 @@ void tiering_destroy(struct tiering *t);
  * or -EINVAL (range, kind), -ENOSPC (LtRAM full), -EAGAIN (no tokens,
  * mapping ceiling). */
 int64_t tiering_hint(struct tiering *t, uint64_t first, uint64_t n, enum tiering_hint kind);
+/* Apply s, all or nothing: 0; -EINVAL (a value out of bounds) or -ENOTSUP
+ * (the daemon is off: nothing would act on them), err says which. */
+int tiering_update(struct tiering *t, const struct tiering_settings *s, char *err, size_t errlen);
 /* Verify every written LtRAM frame against its checksum: mismatches (0 = clean). */
 uint64_t tiering_audit(struct tiering *t);
 void tiering_counters(struct tiering *t, struct tiering_counters *out);

@@ -13,10 +13,14 @@ libarom_a_SOURCES = \
 	vmm/vcpu.c vmm/vcpu.h \
 	vmm/hypercall.c vmm/hypercall.h \
 	vmm/hc_tiering.c vmm/hc_tiering.h \
-	vmm/stats.c vmm/stats.h
-libarom_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+	vmm/stats.c vmm/stats.h \
+	vmm/api.c vmm/api.h \
+	vmm/api_metrics.c vmm/api_metrics.h \
+	vmm/api_server.c vmm/api_server.h \
+	vmm/api_vm.c vmm/api_vm.h
+libarom_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(MHD_CFLAGS)
 
 bin_PROGRAMS += arom-vmm
 arom_vmm_SOURCES = vmm/main.c
 arom_vmm_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-arom_vmm_LDADD = libarom.a $(JSONC_LIBS)
+arom_vmm_LDADD = libarom.a $(JSONC_LIBS) $(MHD_LIBS) -lm

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "tiering/tiering.h"
+#include "vmm/api_vm.h"
 #include "vmm/cpu_setup.h"
 #include "vmm/elf_loader.h"
 #include "vmm/hc_tiering.h"
@@ -35,6 +37,8 @@ struct vmm {
     int signal_fd;
     unsigned vcpus_created;
     struct tiering *tiering;      /* NULL with --ltram off */
+    char name[OPTIONS_NAME_MAX + 1], uuid[37];
+    struct api_vm api;
 };
 
 static int step_payload(struct vmm *m)
@@ -131,6 +135,29 @@ static int step_tiering(struct vmm *m)
     return 0;
 }
 
+/* The operator API, once there is a VM to show (its own thread). */
+static int step_api(struct vmm *m)
+{
+    if (!m->opts.api_sock)
+        return 0;
+    m->api = (struct api_vm){.vm = &m->vm, .tiering = m->tiering, .opts = &m->opts, .stats = &m->stats,
+                             .name = m->name, .uuid = m->uuid};
+    char err[256];
+    int rc = api_vm_start(&m->api, err, sizeof err);
+    if (rc < 0) {
+        log_error("%s", err);
+        return rc == -EINVAL ? EXIT_BAD_INPUT : EXIT_VMM_FAILURE;
+    }
+    return 0;
+}
+
+/* After the stats are written: a client may read the final figures up to here. */
+static void undo_api(struct vmm *m)
+{
+    if (m->opts.api_sock)
+        api_vm_stop(&m->api);
+}
+
 /* After the vCPUs are joined: stop the threads, audit, keep stats readable. */
 static void undo_tiering(struct vmm *m)
 {
@@ -204,6 +231,8 @@ static int step_stats(struct vmm *m)
         return 0;
     json_object *o = stats_to_json(&m->stats);
     json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+    json_object_object_add(o, "name", json_object_new_string(m->name));
+    json_object_object_add(o, "uuid", json_object_new_string(m->uuid));
     json_object_object_add(o, "payload", json_object_new_string(m->opts.payload));
     json_object_object_add(o, "vcpus", json_object_new_int((int)m->opts.vcpus));
     json_object_object_add(o, "mem_bytes", json_object_new_uint64(m->opts.mem));
@@ -226,9 +255,31 @@ static const struct step {
     {"set up guest image", step_guest_image, NULL},
     {"create vCPUs", step_vcpus, undo_vcpus},
     {"tiering", step_tiering, undo_tiering},
+    {"operator API", step_api, undo_api},
     {"run", step_run, NULL},
     {"write stats", step_stats, NULL},
 };
+
+/* The name and UUID the API, aromd and the stats show: given, or vm-PID
+ * and a random (version 4) UUID. */
+static void set_identity(struct vmm *m)
+{
+    if (m->opts.name)
+        snprintf(m->name, sizeof m->name, "%s", m->opts.name);
+    else
+        snprintf(m->name, sizeof m->name, "vm-%d", (int)getpid());
+    if (m->opts.uuid) {
+        snprintf(m->uuid, sizeof m->uuid, "%s", m->opts.uuid);
+        return;
+    }
+    unsigned char b[16] = {0};
+    if (getrandom(b, sizeof b, 0) != sizeof b)
+        log_warn("getrandom: %s; the UUID is not random", strerror(errno));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    snprintf(m->uuid, sizeof m->uuid, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
 
 static int parse_options(struct vmm *m, int argc, char **argv)
 {
@@ -251,6 +302,7 @@ static int parse_options(struct vmm *m, int argc, char **argv)
         return EXIT_BAD_INPUT;
     }
     log_set_quiet(m->opts.quiet);
+    set_identity(m);
     return 0;
 }
 

@@ -52,6 +52,12 @@ static const struct opt_desc opt_table[] = {
      .help = "read settings from a JSON object; the CLI overrides it", .cli_only = true},
     {.name = "stats-json", .type = OPT_STR, .offset = OFF(stats_json), .metavar = "FILE",
      .help = "write a JSON summary at exit ('-' = stdout)"},
+    {.name = "name", .type = OPT_STR, .offset = OFF(name), .metavar = "NAME",
+     .help = "the VM's name for the API and aromd: letters, digits, . _ - (default vm-PID)"},
+    {.name = "uuid", .type = OPT_STR, .offset = OFF(uuid), .metavar = "UUID",
+     .help = "the VM's UUID (default: a random one)"},
+    {.name = "api-sock", .type = OPT_STR, .offset = OFF(api_sock), .metavar = "PATH",
+     .help = "serve the operator API (HTTP/1.1 + JSON, docs/API.md) on this unix socket, mode 0600"},
     {.name = "payload", .type = OPT_STR, .offset = OFF(payload), .metavar = "FILE",
      .help = "the ELF payload (usually given positionally)"},
     {.name = "args", .type = OPT_STR, .offset = OFF(args), .metavar = "STRING",
@@ -97,15 +103,15 @@ static const struct opt_desc opt_table[] = {
      .help = "audit LtRAM checksums every MS (always at exit)"},
     {.name = "daemon", .type = OPT_ENUM, .offset = OFF(daemon), .metavar = "auto|on|off",
      .help = "tiering daemon: track accesses, keep DRAM within --dram-budget (auto: on when a budget is given)"},
-    {.name = "epoch-ms", .type = OPT_U32, .offset = TOFF(epoch_ms), .min = 50, .max = 60000, .metavar = "MS",
+    {.name = "epoch-ms", .type = OPT_U32, .offset = TOFF(epoch_ms), .min = TIERING_EPOCH_MS_MIN, .max = TIERING_EPOCH_MS_MAX, .metavar = "MS",
      .help = "tiering daemon epoch (default 1000)"},
     {.name = "access-tracking", .type = OPT_ENUM, .offset = TOFF(access), .metavar = "auto|page_idle|uffd|off",
      .help = "how the daemon samples accessed pages (default auto: page_idle if the host has it)"},
     {.name = "access-samples", .type = OPT_U32, .offset = TOFF(samples_per_gib), .max = 1 << 20, .metavar = "N",
      .help = "pages sampled for access per GiB per epoch (default 256)"},
-    {.name = "max-slowdown", .type = OPT_DOUBLE, .offset = TOFF(max_slowdown_pct), .min = 0.1, .max = 100, .metavar = "PCT",
+    {.name = "max-slowdown", .type = OPT_DOUBLE, .offset = TOFF(max_slowdown_pct), .min = TIERING_SLOWDOWN_MIN, .max = TIERING_SLOWDOWN_MAX, .metavar = "PCT",
      .help = "slowdown guard: the most vCPU time tiering may cost; over it demotion pauses (default 2)"},
-    {.name = "exit-cost-us", .type = OPT_DOUBLE, .offset = TOFF(exit_cost_us), .min = 0.01, .max = 1000, .metavar = "US",
+    {.name = "exit-cost-us", .type = OPT_DOUBLE, .offset = TOFF(exit_cost_us), .min = TIERING_EXIT_COST_MIN, .max = TIERING_EXIT_COST_MAX, .metavar = "US",
      .help = "what one VM exit costs the guest, for the guard (default 23: PVM; ~1 on VMX/SVM)"},
     {.name = "daemon-trace", .type = OPT_PATH, .offset = TOFF(trace_path), .metavar = "FILE",
      .help = "write one JSON line per daemon epoch (costs, demotions, the guard's verdict)"},
@@ -537,8 +543,42 @@ static int resolve_tiering(struct vmm_options *o, char *err, size_t errlen)
     return 0;
 }
 
+bool options_valid_name(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= OPTIONS_NAME_MAX && s[0] != '.' && s[0] != '-' &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+/* 8-4-4-4-12 hex digits. */
+static bool valid_uuid(const char *s)
+{
+    if (strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
+            return false;
+    }
+    return true;
+}
+
+static int validate_identity(const struct vmm_options *o, char *err, size_t errlen)
+{
+    if (o->name && !options_valid_name(o->name))
+        return fail(err, errlen, "--name '%s': 1..%d letters, digits, '.', '_' or '-', not starting with '.' or '-'",
+                    o->name, OPTIONS_NAME_MAX);
+    if (o->uuid && !valid_uuid(o->uuid))
+        return fail(err, errlen, "--uuid '%s' is not a UUID (8-4-4-4-12 hex digits)", o->uuid);
+    if (o->api_sock && (!*o->api_sock || strlen(o->api_sock) >= OPTIONS_SOCK_PATH_MAX))
+        return fail(err, errlen, "--api-sock: the path must be 1..%d bytes", OPTIONS_SOCK_PATH_MAX - 1);
+    return 0;
+}
+
 int options_validate(struct vmm_options *o, char *err, size_t errlen)
 {
+    if (validate_identity(o, err, errlen) < 0)
+        return -EINVAL;
     if (!o->payload || !*o->payload)
         return fail(err, errlen, "no payload given (usage: arom-vmm [options] PAYLOAD.elf [-- args])");
     if (o->mem % LAYOUT_RAM_ALIGN)

@@ -26,6 +26,9 @@ struct vmm_options {
     char *payload;            /* path of the ELF payload */
     char *args;               /* guest argument string */
     char *stats_json;         /* path or "-" */
+    char *name;               /* the VM's name (API, aromd); default vm-PID */
+    char *uuid;               /* the VM's UUID; default random */
+    char *api_sock;           /* the operator API's unix socket, or NULL */
     bool quiet;
     bool help;
     bool version;
@@ -62,5 +65,11 @@ int options_apply_json(struct vmm_options *o, const char *json, const char *orig
 int options_validate(struct vmm_options *o, char *err, size_t errlen);
 
 void options_usage(FILE *f);
+
+#define OPTIONS_NAME_MAX 63
+#define OPTIONS_SOCK_PATH_MAX 108   /* sun_path */
+/* A VM name: 1..63 of [A-Za-z0-9._-], not starting with '.' or '-' (it
+ * names sockets and URL paths). */
+bool options_valid_name(const char *s);
 
 #endif

@@ -145,8 +145,7 @@ static bool handle_io(struct vcpu *v)
         case HC_CONTINUE:
             return true;
         case HC_VCPU_DONE:
-            if (atomic_fetch_sub(&vm->running_vcpus, 1) == 1)
-                vm_stop(vm, status);
+            vm_vcpu_done(vm, status);
             return false;
         case HC_VM_EXIT:
             vm_stop(vm, status);
@@ -217,6 +216,13 @@ static void *vcpu_thread(void *arg)
     __atomic_compare_exchange_n(&vm->stats->t_guest_start_ns, &zero, clock_now_ns(), false,
                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED);
     while (!vm_stopping(vm)) {
+        if (vm_paused(vm)) {
+            atomic_store(&v->pause_start_ns, clock_now_ns());
+            uint64_t waited = vm_pause_point(vm);
+            atomic_fetch_add(&v->paused_ns, waited);
+            atomic_store(&v->pause_start_ns, 0);
+            continue;
+        }
         if (ioctl(v->fd, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN) {
                 __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELAXED);
@@ -247,8 +253,11 @@ uint64_t vcpu_blocked_ns(struct vcpu *v)
         return 0;
     int n = fscanf(f, "%llu %llu", &run, &wait);
     fclose(f);
-    uint64_t wall = clock_now_ns() - v->start_ns;
-    return n == 2 && wall > run + wait ? wall - run - wait : 0;
+    /* A paused vCPU sleeps too, but not for tiering. */
+    uint64_t now = clock_now_ns(), since = atomic_load(&v->pause_start_ns);
+    uint64_t paused = atomic_load(&v->paused_ns) + (since && now > since ? now - since : 0);
+    uint64_t wall = now - v->start_ns, busy = run + wait + paused;
+    return n == 2 && wall > busy ? wall - busy : 0;
 }
 
 int vcpu_start(struct vcpu *v)

@@ -17,6 +17,8 @@ struct vcpu {
     bool thread_started;
     _Atomic int tid;              /* the thread's id once it runs, else 0 */
     uint64_t start_ns;            /* when it started (CLOCK_MONOTONIC) */
+    _Atomic uint64_t paused_ns;       /* time spent paused (vm_pause), summed */
+    _Atomic uint64_t pause_start_ns;  /* when the current pause began, else 0 */
 };
 
 /* Create vCPU id of vm and set up its entry state. */
@@ -28,7 +30,7 @@ void vcpu_join(struct vcpu *v);
 /* Make the vCPU leave KVM_RUN soon (any thread). */
 void vcpu_kick(struct vcpu *v);
 /* ns the thread spent blocked since it started: wall time minus time on a
- * CPU minus time waiting for one (schedstat). 0 before it runs. */
+ * CPU, waiting for one (schedstat) or paused. 0 before it runs. */
 uint64_t vcpu_blocked_ns(struct vcpu *v);
 /* The signal used to kick vCPUs out of KVM_RUN; installs its handler. */
 int vcpu_install_kick_signal(void);

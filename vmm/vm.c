@@ -2,10 +2,12 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -41,6 +43,11 @@ int vm_create(struct vm *vm, uint64_t mem_size, struct vmm_stats *stats)
     vm->mem.fd = -1;
     vm->stats = stats;
     pthread_mutex_init(&vm->stop_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&vm->pause_cond, &ca);
+    pthread_condattr_destroy(&ca);
 
     vm->kvm_fd = kvm_open_checked();
     if (vm->kvm_fd < 0)
@@ -148,6 +155,7 @@ void vm_destroy(struct vm *vm)
     if (vm->kvm_fd >= 0)
         close(vm->kvm_fd);
     pthread_mutex_destroy(&vm->stop_lock);
+    pthread_cond_destroy(&vm->pause_cond);
 }
 
 void vm_stop(struct vm *vm, int status)
@@ -162,12 +170,75 @@ void vm_stop(struct vm *vm, int status)
     if (first)
         for (unsigned i = 0; i < vm->nvcpus; i++)
             vcpu_kick(&vm->vcpus[i]);
+    pthread_cond_broadcast(&vm->pause_cond);     /* paused vCPUs leave too */
     pthread_mutex_unlock(&vm->stop_lock);
     if (!first)
         return;
     uint64_t one = 1;
     if (write(vm->stop_efd, &one, sizeof one) < 0)
         log_warn("waking the main thread: %s", strerror(errno));
+}
+
+int vm_pause(struct vm *vm, unsigned timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&vm->stop_lock);
+    if (vm_stopping(vm)) {
+        rc = -ESHUTDOWN;
+    } else if (vm_paused(vm) && vm->paused_vcpus >= atomic_load(&vm->running_vcpus)) {
+        rc = -EALREADY;
+    } else {
+        atomic_store_explicit(&vm->paused, true, memory_order_release);
+        for (unsigned i = 0; i < vm->nvcpus; i++)
+            vcpu_kick(&vm->vcpus[i]);
+        while (!rc && !vm_stopping(vm) && vm->paused_vcpus < atomic_load(&vm->running_vcpus))
+            rc = -pthread_cond_timedwait(&vm->pause_cond, &vm->stop_lock, &until);
+        if (vm_stopping(vm))
+            rc = -ESHUTDOWN;
+    }
+    pthread_mutex_unlock(&vm->stop_lock);
+    return rc;
+}
+
+int vm_resume(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->stop_lock);
+    bool was = vm_paused(vm);
+    atomic_store_explicit(&vm->paused, false, memory_order_release);
+    pthread_cond_broadcast(&vm->pause_cond);
+    pthread_mutex_unlock(&vm->stop_lock);
+    return was ? 0 : -EALREADY;
+}
+
+uint64_t vm_pause_point(struct vm *vm)
+{
+    uint64_t t0 = clock_now_ns();
+    pthread_mutex_lock(&vm->stop_lock);
+    vm->paused_vcpus++;
+    pthread_cond_broadcast(&vm->pause_cond);     /* vm_pause counts us */
+    while (vm_paused(vm) && !vm_stopping(vm))
+        pthread_cond_wait(&vm->pause_cond, &vm->stop_lock);
+    vm->paused_vcpus--;
+    pthread_mutex_unlock(&vm->stop_lock);
+    return clock_now_ns() - t0;
+}
+
+void vm_vcpu_done(struct vm *vm, int status)
+{
+    bool last = atomic_fetch_sub(&vm->running_vcpus, 1) == 1;
+    pthread_mutex_lock(&vm->stop_lock);
+    pthread_cond_broadcast(&vm->pause_cond);     /* one fewer to wait for */
+    pthread_mutex_unlock(&vm->stop_lock);
+    if (last)
+        vm_stop(vm, status);
 }
 
 int vm_start_vcpus(struct vm *vm)

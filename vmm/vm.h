@@ -39,6 +39,11 @@ struct vm {
     int exit_status;              /* valid once stopping */
     int stop_efd;                 /* eventfd: written once when stopping */
     pthread_mutex_t stop_lock;
+
+    /* Pause (the operator API): vCPUs wait on pause_cond outside KVM_RUN. */
+    atomic_bool paused;
+    unsigned paused_vcpus;        /* stop_lock: vCPU threads waiting */
+    pthread_cond_t pause_cond;    /* stop_lock: pause, resume, stop, a vCPU done */
 };
 
 /* Open /dev/kvm, create the VM and its RAM (one memfd, one memslot). */
@@ -56,6 +61,21 @@ struct tiering_vm_ops vm_tiering_ops(struct vm *vm);
 /* Start every vCPU thread (unless the VM is already stopping). */
 int vm_start_vcpus(struct vm *vm);
 void vm_join_vcpus(struct vm *vm);
+
+/* Stop every vCPU outside KVM_RUN, waiting for them (at most timeout_ms):
+ * 0, -EALREADY (already paused), -ESHUTDOWN (stopping), -ETIMEDOUT (a
+ * vCPU did not come out: the VM stays pausing until resumed). */
+int vm_pause(struct vm *vm, unsigned timeout_ms);
+/* 0, or -EALREADY when not paused. */
+int vm_resume(struct vm *vm);
+static inline bool vm_paused(struct vm *vm)
+{
+    return atomic_load_explicit(&vm->paused, memory_order_acquire);
+}
+/* vCPU threads: wait while paused; returns the ns spent waiting. */
+uint64_t vm_pause_point(struct vm *vm);
+/* vCPU threads: this vCPU is done with status; the last one stops the VM. */
+void vm_vcpu_done(struct vm *vm, int status);
 
 /* First caller sets the status, kicks every vCPU and wakes the main thread. */
 void vm_stop(struct vm *vm, int status);

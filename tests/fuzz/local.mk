@@ -17,7 +17,7 @@ FUZZ_CCOPTS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 	-Wall -Wextra -Wshadow -Wno-unused-parameter
 FUZZ_CPPOPTS = -I$(top_srcdir)/include -I$(top_srcdir) -D_GNU_SOURCE $(JSONC_CFLAGS)
-FUZZ_LINKLIBS = $(JSONC_LIBS) $(LIBS) -lm
+FUZZ_LINKLIBS = $(JSONC_LIBS) $(MHD_LIBS) $(LIBS) -lm
 FUZZ_DEPS = $(wildcard $(top_srcdir)/include/arom/*.h $(top_srcdir)/vmm/*.h \
 	$(top_srcdir)/lib/*.h $(top_srcdir)/tiering/*.h)
 
