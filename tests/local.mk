@@ -22,8 +22,8 @@ tests_unit_unit_tests_LDADD = libarom.a $(CUNIT_LIBS) $(JSONC_LIBS) $(MHD_LIBS)
 TESTS += tests/unit/unit-tests
 endif
 
-dist_noinst_SCRIPTS += tests/integration/lib.sh tests/integration/vmm.sh tests/integration/tiering.sh tests/integration/daemon.sh tests/integration/workloads.sh
-TESTS += tests/integration/vmm.sh tests/integration/tiering.sh tests/integration/daemon.sh tests/integration/workloads.sh
+dist_noinst_SCRIPTS += tests/integration/lib.sh tests/integration/vmm.sh tests/integration/tiering.sh tests/integration/daemon.sh tests/integration/workloads.sh tests/integration/api.sh
+TESTS += tests/integration/vmm.sh tests/integration/tiering.sh tests/integration/daemon.sh tests/integration/workloads.sh tests/integration/api.sh
 TESTS_ENVIRONMENT = AROM_VMM=$(abs_top_builddir)/arom-vmm \
 	AROM_PAYLOADS=$(abs_top_builddir)/guest-tools/payloads \
 	AROM_SRCDIR=$(abs_top_srcdir) \

@@ -182,11 +182,11 @@ int api_server_start(struct api_server *s, const char *path, const struct api_ba
     if (rc < 0)
         return rc;
     s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                              on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
+                              on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+                              MHD_OPTION_LISTEN_SOCKET, s->fd,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-                              MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_END);
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_END);
     if (!s->mhd) {
         api_server_stop(s);
         return errf(err, errlen, -EIO, "--api-sock %s: libmicrohttpd did not start", path);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -135,9 +136,32 @@ static int step_tiering(struct vmm *m)
     return 0;
 }
 
+/* --run-dir: the API socket is RUN_DIR/vms/NAME.sock, where aromd looks. */
+static int registered_socket(struct vmm *m)
+{
+    char dir[OPTIONS_SOCK_PATH_MAX], path[OPTIONS_SOCK_PATH_MAX];
+    int n = snprintf(dir, sizeof dir, "%s/vms", m->opts.run_dir);
+    int k = snprintf(path, sizeof path, "%s/%s.sock", dir, m->name);
+    if (n < 0 || (size_t)n >= sizeof dir || k < 0 || (size_t)k >= sizeof path) {
+        log_error("--run-dir %s: the socket path is over %d bytes", m->opts.run_dir, OPTIONS_SOCK_PATH_MAX - 1);
+        return EXIT_BAD_INPUT;
+    }
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        log_error("--run-dir: %s: %s", dir, strerror(errno));
+        return EXIT_BAD_INPUT;
+    }
+    m->opts.api_sock = strdup(path);
+    return m->opts.api_sock ? 0 : EXIT_VMM_FAILURE;
+}
+
 /* The operator API, once there is a VM to show (its own thread). */
 static int step_api(struct vmm *m)
 {
+    if (m->opts.run_dir) {
+        int rc = registered_socket(m);
+        if (rc)
+            return rc;
+    }
     if (!m->opts.api_sock)
         return 0;
     m->api = (struct api_vm){.vm = &m->vm, .tiering = m->tiering, .opts = &m->opts, .stats = &m->stats,

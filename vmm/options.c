@@ -58,6 +58,8 @@ static const struct opt_desc opt_table[] = {
      .help = "the VM's UUID (default: a random one)"},
     {.name = "api-sock", .type = OPT_STR, .offset = OFF(api_sock), .metavar = "PATH",
      .help = "serve the operator API (HTTP/1.1 + JSON, docs/API.md) on this unix socket, mode 0600"},
+    {.name = "run-dir", .type = OPT_STR, .offset = OFF(run_dir), .metavar = "DIR",
+     .help = "register with aromd: serve the API on DIR/vms/NAME.sock (aromd's default DIR: /run/arom)"},
     {.name = "payload", .type = OPT_STR, .offset = OFF(payload), .metavar = "FILE",
      .help = "the ELF payload (usually given positionally)"},
     {.name = "args", .type = OPT_STR, .offset = OFF(args), .metavar = "STRING",
@@ -570,6 +572,10 @@ static int validate_identity(const struct vmm_options *o, char *err, size_t errl
                     o->name, OPTIONS_NAME_MAX);
     if (o->uuid && !valid_uuid(o->uuid))
         return fail(err, errlen, "--uuid '%s' is not a UUID (8-4-4-4-12 hex digits)", o->uuid);
+    if (o->run_dir && o->api_sock)
+        return fail(err, errlen, "--run-dir and --api-sock both name the API socket: give one");
+    if (o->run_dir && !*o->run_dir)
+        return fail(err, errlen, "--run-dir: empty path");
     if (o->api_sock && (!*o->api_sock || strlen(o->api_sock) >= OPTIONS_SOCK_PATH_MAX))
         return fail(err, errlen, "--api-sock: the path must be 1..%d bytes", OPTIONS_SOCK_PATH_MAX - 1);
     return 0;

@@ -29,6 +29,7 @@ struct vmm_options {
     char *name;               /* the VM's name (API, aromd); default vm-PID */
     char *uuid;               /* the VM's UUID; default random */
     char *api_sock;           /* the operator API's unix socket, or NULL */
+    char *run_dir;            /* aromd's run directory: the API socket goes to RUN_DIR/vms/NAME.sock */
     bool quiet;
     bool help;
     bool version;
