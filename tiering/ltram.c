@@ -362,32 +362,43 @@ uint64_t ltram_audit(struct ltram *lt, uint32_t first, uint32_t n, uint32_t *fir
     return bad;
 }
 
+void ltram_wear_scan(const struct ltram *lt, uint32_t first, uint32_t n, struct ltram_stats *out)
+{
+    for (uint32_t f = first; f < lt->nframes && f - first < n; f++) {
+        uint64_t w = lt->wear[f];
+        out->wear_min = w < out->wear_min ? w : out->wear_min;
+        out->wear_max = w > out->wear_max ? w : out->wear_max;
+        out->wear_mean += (double)w;
+        out->retired += lt->prof.endurance && w >= lt->prof.endurance;
+    }
+}
+
+void ltram_wear_finish(const struct ltram *lt, struct ltram_stats *out)
+{
+    if (!lt->nframes)
+        out->wear_min = 0;
+    out->wear_mean = lt->nframes ? out->wear_mean / lt->nframes : 0;
+}
+
+void ltram_get_counters(const struct ltram *lt, struct ltram_stats *out)
+{
+    out->frames = lt->nframes;
+    out->frames_written_ever = lt->frames_written_ever;
+    out->writes = lt->writes;
+    out->host_bytes = lt->host_bytes;
+    out->media_bytes = lt->media_bytes;
+    out->erases = lt->erases;
+    out->modeled_ns_total = lt->modeled_ns_total;
+    out->delay_ns_total = lt->delay_ns_total;
+    out->audit_failures = lt->audit_failures;
+}
+
 void ltram_get_stats(const struct ltram *lt, struct ltram_stats *out)
 {
-    uint64_t min = UINT64_MAX, max = 0, sum = 0, retired = 0;
-
-    for (uint32_t f = 0; f < lt->nframes; f++) {
-        uint64_t w = lt->wear[f];
-        min = w < min ? w : min;
-        max = w > max ? w : max;
-        sum += w;
-        retired += lt->prof.endurance && w >= lt->prof.endurance;
-    }
-    *out = (struct ltram_stats){
-        .frames = lt->nframes,
-        .frames_written_ever = lt->frames_written_ever,
-        .writes = lt->writes,
-        .host_bytes = lt->host_bytes,
-        .media_bytes = lt->media_bytes,
-        .erases = lt->erases,
-        .modeled_ns_total = lt->modeled_ns_total,
-        .delay_ns_total = lt->delay_ns_total,
-        .wear_min = lt->nframes ? min : 0,
-        .wear_max = max,
-        .wear_mean = lt->nframes ? (double)sum / lt->nframes : 0,
-        .retired = retired,
-        .audit_failures = lt->audit_failures,
-    };
+    *out = (struct ltram_stats){.wear_min = UINT64_MAX};
+    ltram_wear_scan(lt, 0, lt->nframes, out);
+    ltram_wear_finish(lt, out);
+    ltram_get_counters(lt, out);
 }
 
 static inline uint64_t rotl64(uint64_t x, int r)

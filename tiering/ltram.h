@@ -91,6 +91,14 @@ const uint32_t *ltram_wear_array(const struct ltram *lt);     /* live, ltram_fra
 uint64_t ltram_audit(struct ltram *lt, uint32_t first, uint32_t n, uint32_t *first_bad);
 
 void ltram_get_stats(const struct ltram *lt, struct ltram_stats *out);
+/* The wear figures of frames [first, first + n) folded into out (start
+ * with wear_min = UINT64_MAX, the rest 0; wear_mean holds the sum until
+ * ltram_wear_finish), so callers can scan a large device in short steps,
+ * a lock hold each. */
+void ltram_wear_scan(const struct ltram *lt, uint32_t first, uint32_t n, struct ltram_stats *out);
+void ltram_wear_finish(const struct ltram *lt, struct ltram_stats *out);
+/* Every figure but the wear ones (O(1)). */
+void ltram_get_counters(const struct ltram *lt, struct ltram_stats *out);
 
 /* 64-bit hash of one 4096-byte page: four xxHash64-style multiply-rotate
  * lanes over 64-bit words. Each lane is a bijection of each of its words,

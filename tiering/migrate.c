@@ -465,13 +465,23 @@ uint64_t migrate_audit(struct migrate_engine *e)
     return bad;
 }
 
-/* Lock held (the frame counts). */
+#define WEAR_SCAN_STEP 16384        /* frames per lt_lock hold: ~10 us */
+
+/* Lock held (the frame counts). The wear scan goes in steps, so a large
+ * device never holds migrations up for long. */
 static json_object *ltram_json(struct migrate_engine *e)
 {
-    struct ltram_stats ls;
+    struct ltram_stats ls = {.wear_min = UINT64_MAX};
+    uint32_t frames = ltram_frames(e->lt);
+    for (uint32_t f = 0; f < frames; f += WEAR_SCAN_STEP) {
+        pthread_mutex_lock(&e->lt_lock);
+        ltram_wear_scan(e->lt, f, WEAR_SCAN_STEP, &ls);
+        pthread_mutex_unlock(&e->lt_lock);
+    }
     pthread_mutex_lock(&e->lt_lock);
-    ltram_get_stats(e->lt, &ls);
+    ltram_get_counters(e->lt, &ls);
     pthread_mutex_unlock(&e->lt_lock);
+    ltram_wear_finish(e->lt, &ls);
     const struct ltram_profile *p = ltram_get_profile(e->lt);
     json_object *o = json_object_new_object();
     json_add_str(o, "backend", e->ltram_spec);
