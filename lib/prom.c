@@ -49,6 +49,12 @@ static void escape(char *out, size_t cap, const char *in, bool quote)
             out[o++] = *in;
         }
     }
+    if (((unsigned char)*in & 0xc0) == 0x80) {      /* cut inside a UTF-8 character: drop its start */
+        while (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0x80)
+            o--;
+        if (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0xc0)
+            o--;
+    }
     out[o] = '\0';
 }
 

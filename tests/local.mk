@@ -16,7 +16,8 @@ tests_unit_unit_tests_SOURCES = \
 	tests/unit/test_fault_queue.c \
 	tests/unit/test_parse.c \
 	tests/unit/test_guard.c \
-	tests/unit/test_punch.c
+	tests/unit/test_punch.c \
+	tests/unit/test_api.c
 tests_unit_unit_tests_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_unit_tests_LDADD = libarom.a $(CUNIT_LIBS) $(JSONC_LIBS) $(MHD_LIBS)
 TESTS += tests/unit/unit-tests

@@ -114,11 +114,13 @@ void maps_recount(struct maps *m, pthread_mutex_t *lock)
     pthread_mutex_unlock(lock);
 }
 
-json_object *maps_json(const struct maps *m, uint64_t process_maps)
+json_object *maps_json(const struct maps *m, const uint64_t *process_maps)
 {
     json_object *o = json_object_new_object();
+    if (process_maps)
+        json_add_u64(o, "process_maps", *process_maps);
     JSON_U64S(o, {"guest_runs", m->runs}, {"estimated", m->runs + (uint64_t)m->slack},
-              {"process_maps", process_maps}, {"max_map_count", m->max_map_count},
+              {"max_map_count", m->max_map_count},
               {"demotion_limit", m->limit}, {"block_promotion_limit", m->hard},
               {"demotions_stopped", m->demotions_stopped}, {"block_promotions", m->block_promotions},
               {"recounts", m->recounts});

@@ -50,6 +50,8 @@ uint64_t maps_process_count(void);
 /* Set slack from the kernel's count; takes lock itself (call without it). */
 void maps_recount(struct maps *m, pthread_mutex_t *lock);
 /* The "mappings" stats section; process_maps from maps_process_count(). Lock held. */
-json_object *maps_json(const struct maps *m, uint64_t process_maps);
+/* process_maps: counted in /proc/self/maps, or NULL (live views: counting
+ * takes ~10 ms and the mmap lock at 8k mappings). */
+json_object *maps_json(const struct maps *m, const uint64_t *process_maps);
 
 #endif

@@ -518,13 +518,13 @@ static json_object *tokens_json(struct migrate_engine *e)
     return o;
 }
 
-void migrate_json(struct migrate_engine *e, json_object *o)
+void migrate_json(struct migrate_engine *e, json_object *o, bool live)
 {
-    uint64_t maps = maps_process_count();       /* takes mmap_lock: before the core lock */
+    uint64_t maps = live ? 0 : maps_process_count();    /* takes mmap_lock: before the core lock */
     pthread_mutex_lock(&e->core->lock);
     json_object_object_add(o, "ltram", ltram_json(e));
     json_object_object_add(o, "tokens", tokens_json(e));
-    json_object_object_add(o, "mappings", maps_json(&e->maps, maps));
+    json_object_object_add(o, "mappings", maps_json(&e->maps, live ? NULL : &maps));
     JSON_U64S(o, {"promotions", e->promotions}, {"demotions", e->demotions},
               {"demotion_batches", e->demote_batches}, {"ltram_full_events", e->ltram_full},
               {"invariant_violations", e->violations}, {"populate_failures", e->populate_failures});

@@ -74,6 +74,7 @@ uint64_t migrate_audit(struct migrate_engine *e);
 
 /* Add the engine's stats sections to o: ltram, tokens, mappings and its
  * counters. Call without the lock. */
-void migrate_json(struct migrate_engine *e, json_object *o);
+/* live: for a running VM's status, without counting /proc/self/maps. */
+void migrate_json(struct migrate_engine *e, json_object *o, bool live);
 
 #endif

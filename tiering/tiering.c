@@ -280,10 +280,10 @@ uint64_t tiering_pages(const struct tiering *t)
     return t->core.npages;
 }
 
-json_object *tiering_stats_json(struct tiering *t)
+json_object *tiering_stats_json(struct tiering *t, bool live)
 {
     json_object *o = json_object_new_object();
-    migrate_json(&t->eng, o);
+    migrate_json(&t->eng, o, live);
     fault_json(&t->fault, o);
     json_object_object_add(o, "daemon", daemon_json(&t->daemon));
     uint64_t resident = core_dram_resident_pages(&t->core) * PAGE_SIZE_4K;

@@ -144,7 +144,9 @@ void tiering_counters(struct tiering *t, struct tiering_counters *out);
 void tiering_query(struct tiering *t, uint64_t first, uint64_t n, uint64_t *ltram, uint64_t *dram);
 /* Guest RAM pages. */
 uint64_t tiering_pages(const struct tiering *t);
-/* The "tiering" section of the stats JSON; each part writes its own. */
-json_object *tiering_stats_json(struct tiering *t);
+/* The "tiering" section of the stats JSON; each part writes its own. live
+ * (a running VM's status) leaves out what is slow to count, today the
+ * process's mappings in /proc/self/maps (mappings.estimated stays). */
+json_object *tiering_stats_json(struct tiering *t, bool live);
 
 #endif

@@ -95,6 +95,18 @@ static json_object *parse_body(const char *body, size_t len, char *err, size_t e
     return o;
 }
 
+/* The bytes of s that "%.*s" may print for at most max: a sequence cut at
+ * max never ends in part of a UTF-8 character (the message quotes the
+ * request and must stay UTF-8). */
+static int utf8_prefix(const char *s, int max)
+{
+    int n = (int)strnlen(s, (size_t)max);
+    if (n == max)
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+            n--;
+    return n;
+}
+
 /* Every key of o is one of names (NULL-terminated). */
 static bool known_fields(json_object *o, const char *const *names, char *err, size_t errlen)
 {
@@ -104,7 +116,7 @@ static bool known_fields(json_object *o, const char *const *names, char *err, si
         while (names[i] && strcmp(names[i], key))
             i++;
         if (!names[i]) {
-            snprintf(err, errlen, "unknown field '%.64s'", key);
+            snprintf(err, errlen, "unknown field '%.*s'", utf8_prefix(key, 64), key);
             return false;
         }
     }
@@ -148,16 +160,20 @@ static bool get_double(json_object *v, const char *name, double *out, char *err,
 static bool get_budget(const struct api_backend *b, json_object *v, uint64_t *out, char *err, size_t errlen)
 {
     struct share sh;
+    bool fits;
     if (json_object_is_type(v, json_type_string) && parse_share(json_object_get_string(v), &sh) == 0) {
-        if (share_bytes(&sh, b->mem_bytes, out) == 0)
-            return true;
-        snprintf(err, errlen, "dram_budget: more than guest RAM (%llu bytes)", (unsigned long long)b->mem_bytes);
+        fits = share_bytes(&sh, b->mem_bytes, out) == 0;
+    } else if (json_object_is_type(v, json_type_int)) {
+        if (!get_u64(v, "dram_budget", false, out, err, errlen))
+            return false;
+        fits = *out <= b->mem_bytes;
+    } else {
+        snprintf(err, errlen, "dram_budget: must be bytes (an integer), a size (\"512M\") or a share (\"25%%\")");
         return false;
     }
-    if (json_object_is_type(v, json_type_int))
-        return get_u64(v, "dram_budget", false, out, err, errlen);
-    snprintf(err, errlen, "dram_budget: must be bytes (an integer), a size (\"512M\") or a share (\"25%%\")");
-    return false;
+    if (!fits)
+        snprintf(err, errlen, "dram_budget: more than guest RAM (%llu bytes)", (unsigned long long)b->mem_bytes);
+    return fits;
 }
 
 static void get_vm(const struct api_backend *b, const char *body, size_t len, struct api_response *r)
@@ -175,9 +191,25 @@ static void get_tiering(const struct api_backend *b, const char *body, size_t le
     respond_json(r, 200, t);
 }
 
-static bool parse_settings(const struct api_backend *b, json_object *o, struct tiering_settings *s, char *err,
-                           size_t errlen)
+/* A body parser: o (an object) into out, or false with err. */
+typedef bool body_parser(const struct api_backend *b, json_object *o, void *out, char *err, size_t errlen);
+
+/* Parse the body with parser into out; on failure answer 400 and return false. */
+static bool parse_request(const struct api_backend *b, const char *body, size_t len, body_parser *parser,
+                          void *out, struct api_response *r)
 {
+    char err[256];
+    json_object *o = parse_body(body, len, err, sizeof err);
+    bool ok = o && parser(b, o, out, err, sizeof err);
+    json_object_put(o);
+    if (!ok)
+        api_error(r, 400, err);
+    return ok;
+}
+
+static bool parse_settings(const struct api_backend *b, json_object *o, void *out, char *err, size_t errlen)
+{
+    struct tiering_settings *s = out;
     static const char *const names[] = {"dram_budget", "epoch_ms", "max_slowdown_pct", "exit_cost_us", NULL};
     if (!known_fields(o, names, err, errlen))
         return false;
@@ -210,15 +242,10 @@ static bool parse_settings(const struct api_backend *b, json_object *o, struct t
 
 static void patch_tiering(const struct api_backend *b, const char *body, size_t len, struct api_response *r)
 {
-    char err[256];
-    json_object *o = parse_body(body, len, err, sizeof err);
     struct tiering_settings s;
-    bool ok = o && parse_settings(b, o, &s, err, sizeof err);
-    json_object_put(o);
-    if (!ok) {
-        api_error(r, 400, err);
+    if (!parse_request(b, body, len, parse_settings, &s, r))
         return;
-    }
+    char err[256];
     int rc = b->update(b->ctx, &s, err, sizeof err);
     if (rc < 0) {
         api_error(r, api_status_of(rc), err);
@@ -227,9 +254,9 @@ static void patch_tiering(const struct api_backend *b, const char *body, size_t 
     get_tiering(b, NULL, 0, r);
 }
 
-static bool parse_action(const struct api_backend *b, json_object *o, struct api_action *a, char *err,
-                         size_t errlen)
+static bool parse_action(const struct api_backend *b, json_object *o, void *out, char *err, size_t errlen)
 {
+    struct api_action *a = out;
     static const char *const names[] = {"action", "gpa", "len", NULL};
     static const char *const kinds[] = {[API_PAUSE] = "pause", [API_RESUME] = "resume",
                                         [API_SHUTDOWN] = "shutdown", [API_DEMOTE] = "demote",
@@ -245,8 +272,8 @@ static bool parse_action(const struct api_backend *b, json_object *o, struct api
     while (k < sizeof kinds / sizeof kinds[0] && strcmp(kinds[k], json_object_get_string(v)))
         k++;
     if (k == sizeof kinds / sizeof kinds[0]) {
-        snprintf(err, errlen, "action: '%.32s' is not one of pause, resume, shutdown, demote, audit",
-                 json_object_get_string(v));
+        snprintf(err, errlen, "action: '%.*s' is not one of pause, resume, shutdown, demote, audit",
+                 utf8_prefix(json_object_get_string(v), 32), json_object_get_string(v));
         return false;
     }
     *a = (struct api_action){.kind = (enum api_action_kind)k};
@@ -281,15 +308,10 @@ static bool parse_action(const struct api_backend *b, json_object *o, struct api
 
 static void put_actions(const struct api_backend *b, const char *body, size_t len, struct api_response *r)
 {
-    char err[256];
-    json_object *o = parse_body(body, len, err, sizeof err);
     struct api_action a;
-    bool ok = o && parse_action(b, o, &a, err, sizeof err);
-    json_object_put(o);
-    if (!ok) {
-        api_error(r, 400, err);
+    if (!parse_request(b, body, len, parse_action, &a, r))
         return;
-    }
+    char err[256];
     json_object *result = NULL;
     int rc = b->action(b->ctx, &a, &result, err, sizeof err);
     if (rc < 0) {
@@ -337,7 +359,8 @@ void api_handle(const struct api_backend *b, const char *method, const char *pat
                    : !strcmp(method, "PUT") ? rt->put : NULL;
         if (!h) {
             char msg[96];
-            snprintf(msg, sizeof msg, "%.16s is not allowed on %s (allowed: %s)", method, rt->path, rt->allow);
+            snprintf(msg, sizeof msg, "%.*s is not allowed on %s (allowed: %s)", utf8_prefix(method, 16), method,
+                     rt->path, rt->allow);
             api_error(r, 405, msg);
             r->allow = rt->allow;
             return;
@@ -346,6 +369,6 @@ void api_handle(const struct api_backend *b, const char *method, const char *pat
         return;
     }
     char msg[128];
-    snprintf(msg, sizeof msg, "no such resource: %.64s", path);
+    snprintf(msg, sizeof msg, "no such resource: %.*s", utf8_prefix(path, 64), path);
     api_error(r, 404, msg);
 }

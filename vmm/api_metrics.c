@@ -35,7 +35,7 @@ static const struct family {
     {"arom_ltram_wear_mean_writes", "gauge", "Mean writes per LtRAM frame.", TIER, "ltram.wear.mean", 1},
     {"arom_ltram_tokens", "gauge", "Endurance tokens available for demotion.", TIER, "tokens.level", 1},
     {"arom_ltram_tokens_granted_total", "counter", "Endurance tokens spent on demotions.", TIER, "tokens.granted", 1},
-    {"arom_host_mappings", "gauge", "Host memory mappings of the VMM process.", TIER, "mappings.process_maps", 1},
+    {"arom_host_mappings", "gauge", "Host memory mappings of the VMM process (the engine's running count).", TIER, "mappings.estimated", 1},
     {"arom_host_mappings_limit", "gauge", "The host's vm.max_map_count.", TIER, "mappings.max_map_count", 1},
     {"arom_write_faults_total", "counter", "Guest stores to LtRAM pages served by the host.", TIER,
      "faults.write_faults", 1},

@@ -50,7 +50,7 @@ static json_object *vm_view(void *ctx)
 static json_object *tiering_view(void *ctx)
 {
     struct api_vm *a = ctx;
-    return a->tiering ? tiering_stats_json(a->tiering) : NULL;
+    return a->tiering ? tiering_stats_json(a->tiering, true) : NULL;
 }
 
 static int update(void *ctx, const struct tiering_settings *s, char *err, size_t errlen)

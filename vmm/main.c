@@ -262,7 +262,7 @@ static int step_stats(struct vmm *m)
     json_object_object_add(o, "mem_bytes", json_object_new_uint64(m->opts.mem));
     json_object_object_add(o, "exit_status", json_object_new_int(m->vm.exit_status));
     if (m->tiering)
-        json_object_object_add(o, "tiering", tiering_stats_json(m->tiering));
+        json_object_object_add(o, "tiering", tiering_stats_json(m->tiering, false));
     int rc = stats_write_json(o, m->opts.stats_json);
     json_object_put(o);
     return rc < 0 ? EXIT_VMM_FAILURE : 0;

@@ -12,6 +12,7 @@
 FUZZ_HYPERCALL_SRCS = vmm/hypercall.c vmm/guest_mem.c vmm/pagetable.c vmm/stats.c \
 	lib/log.c lib/clock.c lib/json.c
 FUZZ_OPTIONS_SRCS = vmm/options.c lib/parse.c lib/err.c tiering/ltram_profile.c
+FUZZ_API_SRCS = vmm/api.c vmm/api_metrics.c lib/json.c lib/prom.c lib/parse.c
 
 FUZZ_CCOPTS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
@@ -21,7 +22,7 @@ FUZZ_LINKLIBS = $(JSONC_LIBS) $(MHD_LIBS) $(LIBS) -lm
 FUZZ_DEPS = $(wildcard $(top_srcdir)/include/arom/*.h $(top_srcdir)/vmm/*.h \
 	$(top_srcdir)/lib/*.h $(top_srcdir)/tiering/*.h)
 
-FUZZ_TARGETS = hypercall options
+FUZZ_TARGETS = hypercall options api
 FUZZ_BINS = $(patsubst %,tests/fuzz/fuzz-%,$(FUZZ_TARGETS))
 
 # `make fuzz`: per target, in parallel with -j, FUZZ_SECONDS each (default
@@ -32,12 +33,13 @@ FUZZ_BINS = $(patsubst %,tests/fuzz/fuzz-%,$(FUZZ_TARGETS))
 FUZZ_SCRATCH = $(abs_top_builddir)/tests/fuzz/scratch
 FUZZ_FLAGS =
 FUZZ_FLAGS_options = -dict=$(top_srcdir)/tests/fuzz/options.dict
+FUZZ_FLAGS_api = -dict=$(top_srcdir)/tests/fuzz/api.dict
 
 TESTS += tests/fuzz/run.sh
 TESTS_ENVIRONMENT += AROM_FUZZ_BINDIR=$(abs_top_builddir)/tests/fuzz AROM_HAVE_FUZZER=$(have_fuzzer)
 dist_noinst_SCRIPTS += tests/fuzz/run.sh tests/fuzz/make-seeds.py
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz_hypercall.c tests/fuzz/fuzz_options.c \
-	tests/fuzz/options.dict tests/fuzz/corpus tests/fuzz/crashes
+	tests/fuzz/fuzz_api.c tests/fuzz/options.dict tests/fuzz/api.dict tests/fuzz/corpus tests/fuzz/crashes
 CLEANFILES += $(FUZZ_BINS)
 
 FUZZ_V_CC = $(fuzz__v_CC_@AM_V@)
@@ -56,6 +58,10 @@ tests/fuzz/fuzz-hypercall: tests/fuzz/fuzz_hypercall.c $(FUZZ_HYPERCALL_SRCS) $(
 	$(FUZZ_V_CC)$(FUZZ_CC) $(FUZZ_CPPOPTS) $(FUZZ_CCOPTS) -o $@ $(filter %.c,$^) $(FUZZ_LINKLIBS)
 
 tests/fuzz/fuzz-options: tests/fuzz/fuzz_options.c $(FUZZ_OPTIONS_SRCS) $(FUZZ_DEPS)
+	@$(MKDIR_P) $(@D)
+	$(FUZZ_V_CC)$(FUZZ_CC) $(FUZZ_CPPOPTS) $(FUZZ_CCOPTS) -o $@ $(filter %.c,$^) $(FUZZ_LINKLIBS)
+
+tests/fuzz/fuzz-api: tests/fuzz/fuzz_api.c $(FUZZ_API_SRCS) $(FUZZ_DEPS)
 	@$(MKDIR_P) $(@D)
 	$(FUZZ_V_CC)$(FUZZ_CC) $(FUZZ_CPPOPTS) $(FUZZ_CCOPTS) -o $@ $(filter %.c,$^) $(FUZZ_LINKLIBS)
 

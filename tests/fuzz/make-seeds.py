@@ -3,10 +3,11 @@
 
     tests/fuzz/make-seeds.py [OUTDIR]     (default: tests/fuzz/corpus)
 
-Writes OUTDIR/hypercall/* and OUTDIR/options/*, one small named file per
-seed, replacing files of the same name. The corpus in the repository is
-this script's output; rerun it after changing a seed or the encoding of
-fuzz_hypercall.c (the encoding is documented there and mirrored below).
+Writes OUTDIR/hypercall/*, OUTDIR/options/* and OUTDIR/api/*, one small
+named file per seed, replacing files of the same name. The corpus in the
+repository is this script's output; rerun it after changing a seed or the
+encoding of fuzz_hypercall.c or fuzz_api.c (the encodings are documented
+there and mirrored below).
 """
 import os
 import struct
@@ -289,9 +290,143 @@ options = {
 }
 
 
+# ---- fuzz_api.c: flags byte, selector byte, body ---------------------------
+
+API_METHODS = ['GET', 'PATCH', 'PUT', 'POST', 'DELETE', 'HEAD', 'get', '']
+API_MEMS = {'256M': 0, '0': 1, '12K': 2, 'top': 3}     # mem_bytes 256 MiB, 0, 12 KiB, 2^64 - 4 KiB
+API_PATHS = ['/v1/vm', '/v1/tiering', '/v1/actions', '/metrics',
+             '/v1/vm/', '/v2/vm', '/', '', '/v1/tiering/', '/V1/VM', '/metrics?x=1', '/v1/actions/../vm',
+             '/v1//vm', '/v1/tiering\n', '/v1/vm\xff', '//metrics']
+API_RCS = [0, 'EINVAL', 'ENOTSUP', 'EALREADY', 'ENOSPC', 'EAGAIN', 'ETIMEDOUT', 'EIO']
+
+
+def api(method, path, body=b'', mem='256M', tiering=True, rc=0, null_result=False, result_on_error=False,
+        metrics=False):
+    """One request: method and path by name, the backend's behaviour, the body."""
+    flags = (API_METHODS.index(method) | API_MEMS[mem] << 3 | (0x20 if null_result else 0) |
+             (0x40 if result_on_error else 0) | (0x80 if metrics else 0))
+    sel = API_PATHS.index(path) | (0x10 if tiering else 0) | API_RCS.index(rc) << 5
+    return u8(flags) + u8(sel) + (body.encode() if isinstance(body, str) else body)
+
+
+def act(body, **kw): return api('PUT', '/v1/actions', body, **kw)
+def patch(body, **kw): return api('PATCH', '/v1/tiering', body, **kw)
+
+
+api_seeds = {
+    # the routes, as they are meant to be used
+    'get-vm': api('GET', '/v1/vm'),
+    'get-tiering': api('GET', '/v1/tiering'),
+    'get-tiering-off': api('GET', '/v1/tiering', tiering=False),
+    'get-metrics': api('GET', '/metrics'),
+    'get-metrics-off': api('GET', '/metrics', tiering=False),
+    'patch-budget-int': patch('{"dram_budget": 134217728}'),
+    'patch-budget-size': patch('{"dram_budget": "64M"}'),
+    'patch-budget-pct': patch('{"dram_budget": "25%"}'),
+    'patch-all': patch('{"dram_budget": "1M", "epoch_ms": 200, "max_slowdown_pct": 1.5, "exit_cost_us": 2}'),
+    'patch-epoch': patch('{"epoch_ms": 500}\r\n'),
+    'patch-slowdown': patch('{"max_slowdown_pct": 5, "exit_cost_us": 0.75}'),
+    'patch-empty-object': patch('{}'),
+    'action-pause': act('{"action": "pause"}'),
+    'action-resume': act('{"action": "resume"}', null_result=True),
+    'action-shutdown': act('{"action": "shutdown"}'),
+    'action-audit': act('{"action": "audit"}'),
+    'demote-int': act('{"action": "demote", "gpa": 2097152, "len": 1048576}'),
+    'demote-strings': act('{"action": "demote", "gpa": "0x200000", "len": "2M"}'),
+    'demote-last-page': act('{"action": "demote", "gpa": 268431360, "len": 4096}'),
+    'demote-all': act('{"len": "256M", "gpa": 0, "action": "demote"}'),
+    'demote-top': act('{"action": "demote", "gpa": "0xffffffffffffe000", "len": "4K"}', mem='top'),
+    'demote-12k': act('{"action": "demote", "gpa": "8K", "len": 4096}', mem='12K'),
+    # backend failures
+    'patch-einval': patch('{"epoch_ms": 5}', rc='EINVAL'),
+    'patch-enotsup': patch('{"dram_budget": "25%"}', tiering=False, rc='ENOTSUP'),
+    'action-enospc': act('{"action": "demote", "gpa": "1M", "len": "1M"}', rc='ENOSPC', result_on_error=True),
+    'action-eagain': act('{"action": "demote", "gpa": "1M", "len": "1M"}', rc='EAGAIN'),
+    'action-etimedout': act('{"action": "pause"}', rc='ETIMEDOUT'),
+    'action-ealready': act('{"action": "resume"}', rc='EALREADY'),
+    'action-eio': act('{"action": "audit"}', rc='EIO', result_on_error=True),
+    # routing errors
+    'not-found': api('GET', '/v1/vm/'),
+    'not-found-v2': api('GET', '/v2/vm'),
+    'not-found-junk': api('PATCH', '/v1/vm\xff', '{}'),
+    'not-found-empty': api('GET', ''),
+    'post-vm': api('POST', '/v1/vm', '{}'),
+    'get-actions': api('GET', '/v1/actions'),
+    'delete-tiering': api('DELETE', '/v1/tiering'),
+    'put-tiering': api('PUT', '/v1/tiering', '{"action": "pause"}'),
+    'head-metrics': api('HEAD', '/metrics'),
+    'lowercase-get': api('get', '/v1/vm'),
+    'empty-method': api('', '/v1/actions', '{"action": "pause"}'),
+    # invalid bodies
+    'patch-budget-150pct': patch('{"dram_budget": "150%"}'),
+    'patch-budget-negative': patch('{"dram_budget": -1}'),
+    'patch-budget-float': patch('{"dram_budget": 1.5}'),
+    # found by the unit tests and the harness's invariant: an integer budget
+    # above guest RAM reached the backend (only "512M"/"25%" were checked)
+    'regress-budget-int-over-ram': patch('{"dram_budget": 268439552}'),
+    'regress-budget-int-huge': patch('{"dram_budget": 99999999999999999999999}'),
+    'regress-budget-int-over-12k': patch('{"dram_budget": 16384}', mem='12K'),
+    'patch-budget-mem0': patch('{"dram_budget": "1%"}', mem='0'),
+    'patch-epoch-string': patch('{"epoch_ms": "500"}'),
+    'patch-epoch-huge': patch('{"epoch_ms": 4294967796}'),
+    'patch-slowdown-nan': patch('{"max_slowdown_pct": NaN, "exit_cost_us": -Infinity}'),
+    'patch-unknown-field': patch('{"dram_budget": "25%", "bogus": 1}'),
+    'patch-malformed': patch('{"epoch_ms": '),
+    'patch-empty': patch(''),
+    'patch-nul': patch(b'{"epoch_ms": 500}\0{}'),
+    'patch-trailing': patch('{"epoch_ms": 500} x'),
+    'patch-two-objects': patch('{"epoch_ms": 500}{}'),
+    'patch-array': patch('[{"epoch_ms": 500}]'),
+    'patch-scalar': patch('null'),
+    'patch-deep': patch('{"x": ' + '[' * 12 + '1' + ']' * 12 + '}'),
+    'patch-deep-objects': patch('{"a":' * 9 + '1' + '}' * 9),
+    'patch-single-quotes': patch("{'epoch_ms': 500}"),
+    'patch-utf8': patch('{"\u00e9poch_ms": "\u00e9\u00e9\u00e9"}'),
+    'patch-long-key': patch('{"' + 'k' * 300 + '": 1}'),
+    'action-unknown': act('{"action": "reboot"}'),
+    'action-long-unknown': act('{"action": "' + '\u00e9' * 40 + '"}'),
+    # found by fuzz-api: the error quoted the first 32 (64) bytes of the action
+    # (field name) and so could end in half a UTF-8 character
+    'regress-utf8-cut-action': act('{"action": "a' + '\u00e9' * 40 + '"}'),
+    'regress-utf8-cut-field': patch('{"kk' + '\u20ac' * 30 + '": 1}'),
+    'action-not-string': act('{"action": 1}'),
+    'action-missing': act('{}'),
+    'action-extra-field': act('{"action": "pause", "force": true}'),
+    'action-gpa-on-pause': act('{"action": "pause", "gpa": 4096}'),
+    'demote-unaligned-gpa': act('{"action": "demote", "gpa": 4097, "len": 4096}'),
+    'demote-unaligned-len': act('{"action": "demote", "gpa": "0x1000", "len": 100}'),
+    'demote-len0': act('{"action": "demote", "gpa": 4096, "len": 0}'),
+    'demote-past-ram': act('{"action": "demote", "gpa": 268431360, "len": 8192}'),
+    'demote-at-ram-end': act('{"action": "demote", "gpa": "256M", "len": "4K"}'),
+    'demote-overflow': act('{"action": "demote", "gpa": "0xfffffffffffff000", "len": 8192}'),
+    'demote-overflow-top': act('{"action": "demote", "gpa": "0xfffffffffffff000", "len": "0x2000"}', mem='top'),
+    'demote-hex-too-long': act('{"action": "demote", "gpa": "0x10000000000000000", "len": 4096}'),
+    'demote-hex-empty': act('{"action": "demote", "gpa": "0x", "len": 4096}'),
+    'demote-missing-len': act('{"action": "demote", "gpa": 4096}'),
+    'demote-negative': act('{"action": "demote", "gpa": -4096, "len": 4096}'),
+    'demote-mem0': act('{"action": "demote", "gpa": 0, "len": 4096}', mem='0'),
+    # the metrics path with the body as the view (flag bit 7)
+    'metrics-view': api('GET', '/v1/vm', '{"name": "a\\\\b\\"c\\nd", "uuid": "u", "vcpus": 2, "paused": true, '
+                        '"tiering": {"promotions": 5, "pages": {"ltram": 3}, "ltram": {"wear": {"max": 2}}, '
+                        '"daemon": {"guard": {"slowdown_pct": 1.5}}, "promotion_latency": {"count": 3, '
+                        '"sum_us": 30, "buckets": [{"le_us": 5, "count": 1}, {"le_us": 1e308, "count": 2}, '
+                        'null, 7, {"le_us": "x"}]}}}', metrics=True),
+    'metrics-view-flat': api('GET', '/metrics', '{"name": "t1", "promotions": -1e300, "demotions": NaN, '
+                             '"mem_bytes": 18446744073709551615, "uptime_s": Infinity}', metrics=True),
+    'metrics-view-long-label': api('GET', '/metrics', '{"name": "' + '"' * 0 + '\\"' * 300 + '", "payload": "'
+                                   + 'p' * 2000 + '", "vcpus": 1}', metrics=True),
+    # found with a hand-made seed (the UTF-8 invariant): a label value cut at
+    # 511 bytes could end in half a UTF-8 character
+    'regress-prom-utf8-cut': api('GET', '/metrics', '{"name": "t1", "payload": "' + '\\n' * 200 + '\u00e9' * 100
+                                 + '", "vcpus": 1}', metrics=True),
+    'metrics-view-types': api('GET', '/metrics', '{"name": 5, "vcpus": "2", "paused": false, "tiering": [1], '
+                              '"promotion_latency": {"buckets": {"le_us": 1}}}', metrics=True),
+}
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
-    for sub, seeds in (('hypercall', hypercall), ('options', options)):
+    for sub, seeds in (('hypercall', hypercall), ('options', options), ('api', api_seeds)):
         d = os.path.join(out, sub)
         os.makedirs(d, exist_ok=True)
         for name, data in seeds.items():

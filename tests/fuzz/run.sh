@@ -10,7 +10,7 @@ set -u
 SRC=${AROM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/fuzz
 BIN=${AROM_FUZZ_BINDIR:-$PWD/tests/fuzz}
 SECONDS_EACH=${FUZZ_SECONDS:-15}
-TARGETS="hypercall options"
+TARGETS="hypercall options api"
 
 N=0
 FAILED=0
@@ -65,7 +65,7 @@ for t in $TARGETS; do
         continue
     fi
     flags=(-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "-artifact_prefix=$WORK/artifacts/$t-")
-    [ "$t" = options ] && flags+=("-dict=$SRC/options.dict")
+    [ -f "$SRC/$t.dict" ] && flags+=("-dict=$SRC/$t.dict")
 
     # The seeds, each run once as a regression test.
     seeds=("$corpus"/*)

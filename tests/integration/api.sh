@@ -94,7 +94,7 @@ t_tiering() {
                and (.buckets | length == 12) and (.buckets[0] | has("le_us") and has("count")))
           and (.ltram | (.bytes_written | type == "number") and (.wear.max_over_mean | type == "number")
                and .capacity_bytes > 0 and (.profile | type == "string"))
-          and (.tokens | has("enabled") and has("level")) and (.mappings.process_maps > 0)
+          and (.tokens | has("enabled") and has("level")) and (.mappings.estimated > 0) and (.mappings | has("process_maps") | not)
           and (.daemon | .enabled == true and (.dirty_tracking | type == "string") and (.access_tracking | type == "string")
                and .epoch_ms == 200 and (.guard.slowdown_pct | type == "number") and (.over_budget_reason | type == "string"))
           and .audit_failures == 0'

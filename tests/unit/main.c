@@ -48,6 +48,7 @@ static int (*const registrars[])(void) = {
     register_parse_tests,
     register_guard_tests,
     register_punch_tests,
+    register_api_tests,
 };
 
 int main(void)

@@ -29,5 +29,6 @@ int register_fault_queue_tests(void);
 int register_parse_tests(void);
 int register_guard_tests(void);
 int register_punch_tests(void);
+int register_api_tests(void);
 
 #endif
