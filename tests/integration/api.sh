@@ -30,6 +30,16 @@ expect_status() {
     [ "$want" -lt 400 ] || jq -e '.error | type == "string" and length > 0' "$WORK/resp" >/dev/null ||
         { echo "$2 $3: no error message in $(head -c 300 "$WORK/resp")" | diag; return 1; }
 }
+# conforms SCHEMA: $WORK/resp validates against docs/openapi.yaml's schema.
+conforms() {
+    "$PY" - "$AROM_SRCDIR/docs/openapi.yaml" "$1" "$WORK/resp" <<'EOF' 2>&1 | diag
+import json, sys, yaml, jsonschema
+doc = yaml.safe_load(open(sys.argv[1]))
+schema = {"$ref": "#/components/schemas/" + sys.argv[2], "components": doc["components"]}
+jsonschema.validate(json.load(open(sys.argv[3])), schema, format_checker=jsonschema.FormatChecker())
+EOF
+    [ "${PIPESTATUS[0]}" -eq 0 ]
+}
 resp() { jq -e "$1" "$WORK/resp" >/dev/null || { echo "check failed: $1 on $(head -c 400 "$WORK/resp")" | diag; return 1; }; }
 
 # start_vm NAME [VMM options] -- [payload args]: a kvcache guest serving its
@@ -80,10 +90,10 @@ t_vm() {
     resp ".name == \"api1\" and .pid == $pid1 and .state == \"running\" and .paused == false and .vcpus == 1
           and .mem_bytes == 134217728 and .uptime_s > 0 and (.uuid | test(\"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$\"))
           and (.payload | endswith(\"kvcache.elf\")) and (.args | contains(\"values=48M\")) and .tiering == true
-          and .api_socket == \"$S1\" and (.version | type == \"string\")" &&
+          and .api_socket == \"$S1\" and (.version | type == \"string\")" && conforms Vm &&
     grep -qi '^content-type: application/json' "$WORK/hdr"
 }
-check "GET /v1/vm: identity, state, vCPUs, memory, uptime, payload" t_vm
+check "GET /v1/vm: identity, state, vCPUs, memory, uptime, payload; conforms to docs/openapi.yaml" t_vm
 
 t_tiering() {
     expect_status 200 "$S1" GET /v1/tiering &&
@@ -97,9 +107,9 @@ t_tiering() {
           and (.tokens | has("enabled") and has("level")) and (.mappings.estimated > 0) and (.mappings | has("process_maps") | not)
           and (.daemon | .enabled == true and (.dirty_tracking | type == "string") and (.access_tracking | type == "string")
                and .epoch_ms == 200 and (.guard.slowdown_pct | type == "number") and (.over_budget_reason | type == "string"))
-          and .audit_failures == 0'
+          and .audit_failures == 0' && conforms Tiering
 }
-check "GET /v1/tiering: tiers, budget, migrations, latency, LtRAM writes, wear, tokens, tracking, mappings" t_tiering
+check "GET /v1/tiering: tiers, budget, migrations, latency, LtRAM writes, wear, tokens, tracking, mappings; conforms" t_tiering
 
 # Lower the budget at run time: the daemon demotes until DRAM fits it.
 t_budget() {
@@ -131,6 +141,7 @@ check "PATCH with one bad value changes nothing" t_patch_all_or_nothing
 
 t_bad_requests() {
     expect_status 400 "$S1" PATCH /v1/tiering '{"dram_budget": "25%", "colour": 1}' && resp '.error | contains("colour")' &&
+    conforms Error &&
     expect_status 400 "$S1" PATCH /v1/tiering '{"dram_budget": ' &&
     expect_status 400 "$S1" PATCH /v1/tiering '[1, 2]' &&
     expect_status 400 "$S1" PATCH /v1/tiering '{"epoch_ms": 10}' && resp '.error | contains("epoch_ms")' &&
@@ -163,7 +174,7 @@ check "unknown path 404, wrong method 405 with Allow, wrong type 415, oversized 
 t_demote_audit() {
     expect_status 200 "$S1" PUT /v1/actions '{"action": "demote", "gpa": "0x4000000", "len": "2M"}' &&
     resp '.pages_demoted > 0' &&
-    expect_status 200 "$S1" PUT /v1/actions '{"action": "audit"}' && resp '.mismatches == 0'
+    expect_status 200 "$S1" PUT /v1/actions '{"action": "audit"}' && resp '.mismatches == 0' && conforms ActionResult
 }
 check "PUT /v1/actions demote a range, then audit: no mismatches" t_demote_audit
 
@@ -264,7 +275,7 @@ check "bad --name, --uuid or socket path: exit 2" t_identity_errors
 t_tiering_off() {
     start_vm plain1 --ltram off || return 1
     local pid=$VM_PID S=$WORK/plain1.sock rc=0
-    { expect_status 200 "$S" GET /v1/tiering && resp '.enabled == false' &&
+    { expect_status 200 "$S" GET /v1/tiering && resp '.enabled == false' && conforms Tiering &&
       expect_status 409 "$S" PATCH /v1/tiering '{"dram_budget": "50%"}' &&
       expect_status 409 "$S" PUT /v1/actions '{"action": "demote", "gpa": 0, "len": 4096}' &&
       expect_status 200 "$S" GET /metrics && has 'arom_vm_info{vm="plain1"' "$WORK/resp"; } || rc=1
