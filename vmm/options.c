@@ -601,7 +601,10 @@ void options_usage(FILE *f)
         const struct opt_desc *d = &opt_table[i];
         char left[64];
         snprintf(left, sizeof left, "--%s%s%s", d->name, d->metavar ? " " : "", d->metavar ? d->metavar : "");
-        fprintf(f, "  %-26s %s\n", left, d->help);
+        if (strlen(left) >= 26)     /* too wide for the column: help on the next line */
+            fprintf(f, "  %s\n  %-26s %s\n", left, "", d->help);
+        else
+            fprintf(f, "  %-26s %s\n", left, d->help);
     }
     fprintf(f, "\nA config file holds the same settings as a JSON object, e.g.\n"
                "  {\"mem\": \"1G\", \"vcpus\": 2, \"payload\": \"hello.elf\"}\n"
