@@ -2,6 +2,7 @@
  * validated strictly (one JSON object, known fields only, typed values,
  * bounds), errors as {"error": "..."} with the status the errno maps to. */
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,11 +149,13 @@ static bool get_u64(json_object *v, const char *name, bool sizes, uint64_t *out,
 
 static bool get_double(json_object *v, const char *name, double *out, char *err, size_t errlen)
 {
-    if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) {
+    /* json-c's tokener takes NaN and Infinity even in strict mode: refuse them here. */
+    if ((json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) &&
+        isfinite(json_object_get_double(v))) {
         *out = json_object_get_double(v);
         return true;
     }
-    snprintf(err, errlen, "%s: must be a number", name);
+    snprintf(err, errlen, "%s: must be a finite number", name);
     return false;
 }
 

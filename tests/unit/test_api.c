@@ -419,13 +419,21 @@ static void test_patch_unknown_field(void)
 
 static void test_patch_malformed(void)
 {
-    /* (json-c's strict mode still takes single-quoted keys, NaN and
-     * Infinity: not pinned here) */
+    /* (json-c's strict mode still takes single-quoted keys: not pinned
+     * here; NaN and Infinity are refused by the fields, test_patch_not_finite) */
     const char *bad[] = {"{", "{\"epoch_ms\": }", "{\"epoch_ms\": 500,}", "{epoch_ms: 500}", "{\"epoch_ms\": '5'}",
                          "{\"epoch_ms\": 0x10}", "{\"epoch_ms\": +5}", "{\"epoch_ms\": .5}", "{\"a\": \"\\x41\"}",
                          "/* c */ {}", "\xef\xbb\xbf{}", "nul", "   ", NULL};
     for (int i = 0; bad[i]; i++)
         expect_bad_patch(bad[i], "JSON");
+}
+
+/* json-c takes NaN and Infinity literals: the numeric fields refuse them. */
+static void test_patch_not_finite(void)
+{
+    expect_bad_patch("{\"max_slowdown_pct\": NaN}", "finite");
+    expect_bad_patch("{\"exit_cost_us\": Infinity}", "finite");
+    expect_bad_patch("{\"max_slowdown_pct\": -Infinity}", "finite");
 }
 
 static void test_patch_empty_body(void)
@@ -1100,6 +1108,7 @@ int register_api_tests(void)
         {"PATCH: the set bits match the fields given", test_patch_set_bits},
         {"PATCH: unknown field 400, update not called", test_patch_unknown_field},
         {"PATCH: malformed JSON 400", test_patch_malformed},
+        {"PATCH: NaN and Infinity refused (400)", test_patch_not_finite},
         {"PATCH: empty body 400", test_patch_empty_body},
         {"PATCH: NUL byte in the body 400", test_patch_nul_byte},
         {"PATCH: text after the object 400", test_patch_trailing},
