@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arom/abi.h"
 #include "lib/err.h"
@@ -114,7 +115,7 @@ static const struct opt_desc opt_table[] = {
     {.name = "max-slowdown", .type = OPT_DOUBLE, .offset = TOFF(max_slowdown_pct), .min = TIERING_SLOWDOWN_MIN, .max = TIERING_SLOWDOWN_MAX, .metavar = "PCT",
      .help = "slowdown guard: the most vCPU time tiering may cost; over it demotion pauses (default 2)"},
     {.name = "exit-cost-us", .type = OPT_DOUBLE, .offset = TOFF(exit_cost_us), .min = TIERING_EXIT_COST_MIN, .max = TIERING_EXIT_COST_MAX, .metavar = "US",
-     .help = "what one VM exit costs the guest, for the guard (default 23: PVM; ~1 on VMX/SVM)"},
+     .help = "what one VM exit costs the guest, for the guard (default: 23 on PVM, 2 on VMX/SVM)"},
     {.name = "daemon-trace", .type = OPT_PATH, .offset = TOFF(trace_path), .metavar = "FILE",
      .help = "write one JSON line per daemon epoch (costs, demotions, the guard's verdict)"},
     {.name = "help", .type = OPT_FLAG, .offset = OFF(help), .help = "show this help", .cli_only = true},
@@ -139,7 +140,7 @@ void options_init(struct vmm_options *o)
     o->tiering.access = TIERING_ACCESS_AUTO;
     o->tiering.samples_per_gib = 256;
     o->tiering.max_slowdown_pct = 2;
-    o->tiering.exit_cost_us = 23;
+    o->tiering.exit_cost_us = 0;      /* 0: the host's default (options_validate) */
     snprintf(o->profile, sizeof o->profile, "%s", LTRAM_DEFAULT_PROFILE);
 }
 
@@ -524,10 +525,22 @@ int options_parse_argv(struct vmm_options *o, int argc, char **argv, char *err, 
 }
 
 /* The tiering config from what the options said. */
+/* What one VM exit costs a guest on this host, in us, for the slowdown
+ * guard: ~23 on PVM (KVM without VMX/SVM, as on nested hosts: measured by
+ * bench/probes), ~2 with hardware virtualization (kvm_intel, kvm_amd). */
+static double host_exit_cost_us(void)
+{
+    if (access("/sys/module/kvm_intel", F_OK) == 0 || access("/sys/module/kvm_amd", F_OK) == 0)
+        return 2;
+    return 23;      /* PVM, or unknown: the costly case keeps the guard safe */
+}
+
 static int resolve_tiering(struct vmm_options *o, char *err, size_t errlen)
 {
     struct tiering_config *c = &o->tiering;
     o->tiering_on = !o->ltram_off;
+    if (!c->exit_cost_us)
+        c->exit_cost_us = host_exit_cost_us();
     if (o->ltram_file) {
         c->ltram_capacity = o->ltram_file_size;
     } else {
