@@ -14,7 +14,7 @@ const char *api_vm_state(struct vm *vm)
 {
     if (vm_stopping(vm))
         return "stopping";
-    if (!vm->stats->t_guest_start_ns)
+    if (!__atomic_load_n(&vm->stats->t_guest_start_ns, __ATOMIC_RELAXED))   /* set by the first vCPU */
         return "starting";
     if (vm_paused(vm)) {
         pthread_mutex_lock(&vm->stop_lock);
