@@ -219,6 +219,12 @@ int64_t tiering_hint(struct tiering *t, uint64_t first, uint64_t n, enum tiering
     return -EINVAL;
 }
 
+/* A setting outside lo..hi (NaN included) fails with its name. */
+static int out_of_bounds(char *err, size_t errlen, const char *name, double v, double lo, double hi)
+{
+    return v >= lo && v <= hi ? 0 : errf(err, errlen, -EINVAL, "%s: %g is outside %g..%g", name, v, lo, hi);
+}
+
 int tiering_update(struct tiering *t, const struct tiering_settings *s, char *err, size_t errlen)
 {
     if (s->set && !t->cfg.daemon)
@@ -226,19 +232,18 @@ int tiering_update(struct tiering *t, const struct tiering_settings *s, char *er
     if ((s->set & TIERING_SET_BUDGET) && s->dram_budget > t->core.npages * PAGE_SIZE_4K)
         return errf(err, errlen, -EINVAL, "dram_budget: %llu bytes is more than guest RAM (%llu)",
                     (unsigned long long)s->dram_budget, (unsigned long long)(t->core.npages * PAGE_SIZE_4K));
-    if ((s->set & TIERING_SET_EPOCH) && (s->epoch_ms < TIERING_EPOCH_MS_MIN || s->epoch_ms > TIERING_EPOCH_MS_MAX))
-        return errf(err, errlen, -EINVAL, "epoch_ms: %u is outside %u..%u", s->epoch_ms, TIERING_EPOCH_MS_MIN,
-                    TIERING_EPOCH_MS_MAX);
-    if ((s->set & TIERING_SET_SLOWDOWN) &&
-        !(s->max_slowdown_pct >= TIERING_SLOWDOWN_MIN && s->max_slowdown_pct <= TIERING_SLOWDOWN_MAX))
-        return errf(err, errlen, -EINVAL, "max_slowdown_pct: %g is outside %g..%g", s->max_slowdown_pct,
-                    TIERING_SLOWDOWN_MIN, TIERING_SLOWDOWN_MAX);
-    if ((s->set & TIERING_SET_EXIT_COST) &&
-        !(s->exit_cost_us >= TIERING_EXIT_COST_MIN && s->exit_cost_us <= TIERING_EXIT_COST_MAX))
-        return errf(err, errlen, -EINVAL, "exit_cost_us: %g is outside %g..%g", s->exit_cost_us,
-                    TIERING_EXIT_COST_MIN, TIERING_EXIT_COST_MAX);
-    daemon_update(&t->daemon, s);
-    return 0;
+    int rc = 0;
+    if (!rc && (s->set & TIERING_SET_EPOCH))
+        rc = out_of_bounds(err, errlen, "epoch_ms", s->epoch_ms, TIERING_EPOCH_MS_MIN, TIERING_EPOCH_MS_MAX);
+    if (!rc && (s->set & TIERING_SET_SLOWDOWN))
+        rc = out_of_bounds(err, errlen, "max_slowdown_pct", s->max_slowdown_pct, TIERING_SLOWDOWN_MIN,
+                           TIERING_SLOWDOWN_MAX);
+    if (!rc && (s->set & TIERING_SET_EXIT_COST))
+        rc = out_of_bounds(err, errlen, "exit_cost_us", s->exit_cost_us, TIERING_EXIT_COST_MIN,
+                           TIERING_EXIT_COST_MAX);
+    if (!rc)
+        daemon_update(&t->daemon, s);
+    return rc;
 }
 
 uint64_t tiering_audit(struct tiering *t)

@@ -16,12 +16,8 @@ const char *api_vm_state(struct vm *vm)
         return "stopping";
     if (!__atomic_load_n(&vm->stats->t_guest_start_ns, __ATOMIC_RELAXED))   /* set by the first vCPU */
         return "starting";
-    if (vm_paused(vm)) {
-        pthread_mutex_lock(&vm->stop_lock);
-        bool all = vm->paused_vcpus >= atomic_load(&vm->running_vcpus);
-        pthread_mutex_unlock(&vm->stop_lock);
-        return all ? "paused" : "pausing";
-    }
+    if (vm_paused(vm))
+        return vm_fully_paused(vm) ? "paused" : "pausing";
     return "running";
 }
 
@@ -53,12 +49,18 @@ static json_object *tiering_view(void *ctx)
     return a->tiering ? tiering_stats_json(a->tiering, true) : NULL;
 }
 
+/* -ENOTSUP with the reason when the VM runs without tiering. */
+static int tiering_off(const struct api_vm *a, char *err, size_t errlen)
+{
+    return a->tiering ? 0 : errf(err, errlen, -ENOTSUP, "tiering is off (the VM runs with --ltram off)");
+}
+
 static int update(void *ctx, const struct tiering_settings *s, char *err, size_t errlen)
 {
     struct api_vm *a = ctx;
-    if (!a->tiering)
-        return errf(err, errlen, -ENOTSUP, "tiering is off (the VM runs with --ltram off)");
-    int rc = tiering_update(a->tiering, s, err, errlen);
+    int rc = tiering_off(a, err, errlen);
+    if (rc == 0)
+        rc = tiering_update(a->tiering, s, err, errlen);
     if (rc == 0 && (s->set & TIERING_SET_BUDGET))
         log_info("api: DRAM budget set to %llu bytes", (unsigned long long)s->dram_budget);
     return rc;
@@ -97,11 +99,11 @@ static int action(void *ctx, const struct api_action *act, json_object **result,
         vm_stop(a->vm, 0);
         break;
     case API_DEMOTE: {
-        if (!a->tiering)
-            return errf(err, errlen, -ENOTSUP, "tiering is off (the VM runs with --ltram off)");
+        if ((rc = tiering_off(a, err, errlen)) < 0)
+            return rc;
         if (vm_stopping(a->vm))
             return errf(err, errlen, -ESHUTDOWN, "the VM is stopping");
-        int64_t n = tiering_hint(a->tiering, act->gpa / 4096, act->len / 4096, TIERING_HINT_DEMOTE);
+        int64_t n = tiering_hint(a->tiering, act->gpa / AROM_PAGE_SIZE, act->len / AROM_PAGE_SIZE, TIERING_HINT_DEMOTE);
         if (n < 0)
             return errf(err, errlen, (int)n, "demote: %s", n == -ENOSPC ? "LtRAM is full"
                         : n == -EAGAIN ? "no endurance tokens or host mappings left; try later" : strerror((int)-n));
@@ -110,8 +112,8 @@ static int action(void *ctx, const struct api_action *act, json_object **result,
         return 0;
     }
     case API_AUDIT:
-        if (!a->tiering)
-            return errf(err, errlen, -ENOTSUP, "tiering is off (the VM runs with --ltram off)");
+        if ((rc = tiering_off(a, err, errlen)) < 0)
+            return rc;
         *result = json_object_new_object();
         json_add_u64(*result, "mismatches", tiering_audit(a->tiering));
         return 0;

@@ -217,9 +217,10 @@ static void *vcpu_thread(void *arg)
                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED);
     while (!vm_stopping(vm)) {
         if (vm_paused(vm)) {
-            atomic_store(&v->pause_start_ns, clock_now_ns());
-            uint64_t waited = vm_pause_point(vm);
-            atomic_fetch_add(&v->paused_ns, waited);
+            uint64_t since = clock_now_ns();
+            atomic_store(&v->pause_start_ns, since);
+            vm_pause_point(vm);
+            atomic_fetch_add(&v->paused_ns, clock_now_ns() - since);
             atomic_store(&v->pause_start_ns, 0);
             continue;
         }

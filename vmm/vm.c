@@ -179,27 +179,36 @@ void vm_stop(struct vm *vm, int status)
         log_warn("waking the main thread: %s", strerror(errno));
 }
 
+/* stop_lock held. */
+static bool all_paused(struct vm *vm)
+{
+    return vm_paused(vm) && vm->paused_vcpus >= atomic_load(&vm->running_vcpus);
+}
+
+bool vm_fully_paused(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->stop_lock);
+    bool all = all_paused(vm);
+    pthread_mutex_unlock(&vm->stop_lock);
+    return all;
+}
+
 int vm_pause(struct vm *vm, unsigned timeout_ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-    if (until.tv_nsec >= 1000000000) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000;
-    }
+    /* pause_cond runs on CLOCK_MONOTONIC, clock_now_ns()'s clock. */
+    uint64_t deadline = clock_now_ns() + timeout_ms * 1000000ull;
+    struct timespec until = {.tv_sec = (time_t)(deadline / 1000000000), .tv_nsec = (long)(deadline % 1000000000)};
     int rc = 0;
     pthread_mutex_lock(&vm->stop_lock);
     if (vm_stopping(vm)) {
         rc = -ESHUTDOWN;
-    } else if (vm_paused(vm) && vm->paused_vcpus >= atomic_load(&vm->running_vcpus)) {
+    } else if (all_paused(vm)) {
         rc = -EALREADY;
     } else {
         atomic_store_explicit(&vm->paused, true, memory_order_release);
         for (unsigned i = 0; i < vm->nvcpus; i++)
             vcpu_kick(&vm->vcpus[i]);
-        while (!rc && !vm_stopping(vm) && vm->paused_vcpus < atomic_load(&vm->running_vcpus))
+        while (!rc && !vm_stopping(vm) && !all_paused(vm))
             rc = -pthread_cond_timedwait(&vm->pause_cond, &vm->stop_lock, &until);
         if (vm_stopping(vm))
             rc = -ESHUTDOWN;
@@ -218,9 +227,8 @@ int vm_resume(struct vm *vm)
     return was ? 0 : -EALREADY;
 }
 
-uint64_t vm_pause_point(struct vm *vm)
+void vm_pause_point(struct vm *vm)
 {
-    uint64_t t0 = clock_now_ns();
     pthread_mutex_lock(&vm->stop_lock);
     vm->paused_vcpus++;
     pthread_cond_broadcast(&vm->pause_cond);     /* vm_pause counts us */
@@ -228,7 +236,6 @@ uint64_t vm_pause_point(struct vm *vm)
         pthread_cond_wait(&vm->pause_cond, &vm->stop_lock);
     vm->paused_vcpus--;
     pthread_mutex_unlock(&vm->stop_lock);
-    return clock_now_ns() - t0;
 }
 
 void vm_vcpu_done(struct vm *vm, int status)

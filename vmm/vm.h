@@ -72,8 +72,10 @@ static inline bool vm_paused(struct vm *vm)
 {
     return atomic_load_explicit(&vm->paused, memory_order_acquire);
 }
-/* vCPU threads: wait while paused; returns the ns spent waiting. */
-uint64_t vm_pause_point(struct vm *vm);
+/* Paused, and every running vCPU is waiting (not still leaving KVM_RUN). */
+bool vm_fully_paused(struct vm *vm);
+/* vCPU threads: wait while paused. */
+void vm_pause_point(struct vm *vm);
 /* vCPU threads: this vCPU is done with status; the last one stops the VM. */
 void vm_vcpu_done(struct vm *vm, int status);
 
