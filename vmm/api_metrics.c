@@ -76,10 +76,20 @@ static void info(struct prom *p, const struct api_view *views, size_t n)
     }
 }
 
+#define PROMOTION_HIST "arom_promotion_duration_seconds"
+
+/* One cumulative bucket: the VM's labels plus le. */
+static void bucket(struct prom *p, const char *base, const char *le, double count)
+{
+    char l[600];
+    snprintf(l, sizeof l, "%s", base);
+    prom_label(l, sizeof l, "le", le);
+    prom_sample(p, PROMOTION_HIST "_bucket", l, count);
+}
+
 static void promotion_histogram(struct prom *p, const struct api_view *views, size_t n)
 {
-    const char *name = "arom_promotion_duration_seconds";
-    prom_family(p, name, "histogram", "Time from a guest store to an LtRAM page until the vCPU can retry.");
+    prom_family(p, PROMOTION_HIST, "histogram", "Time from a guest store to an LtRAM page until the vCPU can retry.");
     for (size_t i = 0; i < n; i++) {
         json_object *lat, *bk;
         if (!views[i].tiering || !json_object_object_get_ex(views[i].tiering, "promotion_latency", &lat) ||
@@ -88,7 +98,7 @@ static void promotion_histogram(struct prom *p, const struct api_view *views, si
         double count = 0, sum_us = 0;
         json_path_number(lat, "count", &count);
         json_path_number(lat, "sum_us", &sum_us);
-        char base[512], l[600];
+        char base[512];
         vm_labels(base, sizeof base, &views[i]);
         for (size_t b = 0; b < json_object_array_length(bk); b++) {
             double le_us, c;
@@ -97,15 +107,11 @@ static void promotion_histogram(struct prom *p, const struct api_view *views, si
                 continue;
             char le[32];
             snprintf(le, sizeof le, "%g", le_us / 1e6);
-            snprintf(l, sizeof l, "%s", base);
-            prom_label(l, sizeof l, "le", le);
-            prom_sample(p, "arom_promotion_duration_seconds_bucket", l, c);
+            bucket(p, base, le, c);
         }
-        snprintf(l, sizeof l, "%s", base);
-        prom_label(l, sizeof l, "le", "+Inf");
-        prom_sample(p, "arom_promotion_duration_seconds_bucket", l, count);
-        prom_sample(p, "arom_promotion_duration_seconds_sum", base, sum_us / 1e6);
-        prom_sample(p, "arom_promotion_duration_seconds_count", base, count);
+        bucket(p, base, "+Inf", count);
+        prom_sample(p, PROMOTION_HIST "_sum", base, sum_us / 1e6);
+        prom_sample(p, PROMOTION_HIST "_count", base, count);
     }
 }
 

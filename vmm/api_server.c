@@ -67,14 +67,19 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
     return send_response(c, &r);
 }
 
+static enum MHD_Result send_too_large(struct MHD_Connection *c)
+{
+    char msg[64];
+    snprintf(msg, sizeof msg, "the body is over %u bytes", API_MAX_BODY);
+    return send_error(c, 413, msg);
+}
+
 /* Refuse before reading a body that cannot be served. */
 static bool refuse_early(struct MHD_Connection *c, enum MHD_Result *ret)
 {
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY) {
-        char msg[64];
-        snprintf(msg, sizeof msg, "the body is over %u bytes", API_MAX_BODY);
-        *ret = send_error(c, 413, msg);
+        *ret = send_too_large(c);
         return true;
     }
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -113,11 +118,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
-    if (rq->too_big) {
-        char msg[64];
-        snprintf(msg, sizeof msg, "the body is over %u bytes", API_MAX_BODY);
-        return send_error(c, 413, msg);
-    }
+    if (rq->too_big)
+        return send_too_large(c);
     struct api_response r;
     api_handle(s->backend, method, url, rq->body ? rq->body : "", rq->len, &r);
     return send_response(c, &r);
