@@ -7,4 +7,5 @@ libarom_a_SOURCES += \
 	lib/err.c lib/err.h \
 	lib/parse.c lib/parse.h \
 	lib/json.c lib/json.h \
-	lib/prom.c lib/prom.h
+	lib/prom.c lib/prom.h \
+	lib/run_dir.c lib/run_dir.h

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -16,7 +17,7 @@ static void log_emit(const char *level, const char *fmt, va_list ap)
     char line[1024];
     vsnprintf(line, sizeof line, fmt, ap);
     /* One fprintf per message keeps lines whole across threads. */
-    fprintf(stderr, "arom-vmm: %s%s\n", level, line);
+    fprintf(stderr, "%s: %s%s\n", program_invocation_short_name, level, line);   /* arom-vmm, aromd, arom */
 }
 
 void log_error(const char *fmt, ...)

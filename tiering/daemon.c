@@ -222,6 +222,7 @@ static uint64_t scan(struct daemon *d, uint64_t *pingpongs)
     uint64_t promoted = d->promotions_seen;
     d->armed_written_last = 0;
     d->candidates = 0;
+    d->write_hot = 0;
     memset(d->score_hist, 0, sizeof d->score_hist);
     for (uint64_t a = c->pinned_pages; a < c->npages; a += SCAN_CHUNK) {
         uint64_t b = a + SCAN_CHUNK < c->npages ? a + SCAN_CHUNK : c->npages;
@@ -246,6 +247,8 @@ static uint64_t scan(struct daemon *d, uint64_t *pingpongs)
             if (s >= 0) {
                 d->score_hist[s]++;
                 d->candidates++;
+            } else {
+                d->write_hot++;
             }
         }
         pthread_mutex_unlock(&c->lock);
@@ -640,6 +643,7 @@ json_object *daemon_json(struct daemon *d)
               {"low_watermark_pages", d->params.low_pages}, {"dram_used_pages", d->dram_used_pages},
               {"dram_max_pages", d->dram_max_pages}, {"over_budget_epochs", d->over_budget_epochs},
               {"armed_last_epoch", d->armed_last}, {"armed_total", d->armed_pages}, {"candidates", d->candidates},
+              {"write_hot_pages", d->write_hot},
               {"arm_budget", d->arm_budget}, {"tracking_faults", d->tracking_faults},
               {"sample_budget", d->sample_budget},
               {"samples", d->enabled ? m->samples_taken : 0},

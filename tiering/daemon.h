@@ -59,6 +59,7 @@ struct daemon {
     uint64_t last_blocked_ns, last_uffd_faults, last_invalidations, last_tick_ns;
     uint64_t armed_written_last;
     uint64_t candidates;                /* daemon thread: demotable and clean long enough, this scan */
+    uint64_t write_hot;                 /* daemon thread: DRAM pages kept by recent writes or backoff, this scan */
 
     /* counters (lock) */
     uint64_t epochs, promotions_seen, pingpongs, over_budget_epochs;

@@ -31,7 +31,7 @@ unsigned api_status_of(int rc)
     }
 }
 
-static void respond_json(struct api_response *r, unsigned status, json_object *o)
+void api_respond_json(struct api_response *r, unsigned status, json_object *o)
 {
     const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     *r = (struct api_response){.status = status, .body = strdup(text ? text : "{}"), .content_type = JSON_TYPE};
@@ -44,7 +44,7 @@ void api_error(struct api_response *r, unsigned status, const char *msg)
 {
     json_object *o = json_object_new_object();
     json_add_str(o, "error", msg);
-    respond_json(r, status, o);
+    api_respond_json(r, status, o);
 }
 
 void api_response_free(struct api_response *r)
@@ -55,7 +55,7 @@ void api_response_free(struct api_response *r)
 
 /* Body -> one JSON object. NUL bytes, trailing text, deep nesting and
  * anything but an object are errors. */
-static json_object *parse_body(const char *body, size_t len, char *err, size_t errlen)
+json_object *api_parse_body(const char *body, size_t len, char *err, size_t errlen)
 {
     if (!len) {
         snprintf(err, errlen, "a JSON object body is required");
@@ -99,7 +99,7 @@ static json_object *parse_body(const char *body, size_t len, char *err, size_t e
 /* The bytes of s that "%.*s" may print for at most max: a sequence cut at
  * max never ends in part of a UTF-8 character (the message quotes the
  * request and must stay UTF-8). */
-static int utf8_prefix(const char *s, int max)
+int api_utf8_prefix(const char *s, int max)
 {
     int n = (int)strnlen(s, (size_t)max);
     if (n == max)
@@ -117,7 +117,7 @@ static bool known_fields(json_object *o, const char *const *names, char *err, si
         while (names[i] && strcmp(names[i], key))
             i++;
         if (!names[i]) {
-            snprintf(err, errlen, "unknown field '%.*s'", utf8_prefix(key, 64), key);
+            snprintf(err, errlen, "unknown field '%.*s'", api_utf8_prefix(key, 64), key);
             return false;
         }
     }
@@ -181,7 +181,7 @@ static bool get_budget(const struct api_backend *b, json_object *v, uint64_t *ou
 
 static void get_vm(const struct api_backend *b, const char *body, size_t len, struct api_response *r)
 {
-    respond_json(r, 200, b->vm(b->ctx));
+    api_respond_json(r, 200, b->vm(b->ctx));
 }
 
 static void get_tiering(const struct api_backend *b, const char *body, size_t len, struct api_response *r)
@@ -191,7 +191,7 @@ static void get_tiering(const struct api_backend *b, const char *body, size_t le
     if (!on)
         t = json_object_new_object();
     json_add_bool(t, "enabled", on);
-    respond_json(r, 200, t);
+    api_respond_json(r, 200, t);
 }
 
 /* A body parser: o (an object) into out, or false with err. */
@@ -202,7 +202,7 @@ static bool parse_request(const struct api_backend *b, const char *body, size_t 
                           void *out, struct api_response *r)
 {
     char err[256];
-    json_object *o = parse_body(body, len, err, sizeof err);
+    json_object *o = api_parse_body(body, len, err, sizeof err);
     bool ok = o && parser(b, o, out, err, sizeof err);
     json_object_put(o);
     if (!ok)
@@ -276,7 +276,7 @@ static bool parse_action(const struct api_backend *b, json_object *o, void *out,
         k++;
     if (k == sizeof kinds / sizeof kinds[0]) {
         snprintf(err, errlen, "action: '%.*s' is not one of pause, resume, shutdown, demote, audit",
-                 utf8_prefix(json_object_get_string(v), 32), json_object_get_string(v));
+                 api_utf8_prefix(json_object_get_string(v), 32), json_object_get_string(v));
         return false;
     }
     *a = (struct api_action){.kind = (enum api_action_kind)k};
@@ -322,7 +322,7 @@ static void put_actions(const struct api_backend *b, const char *body, size_t le
         api_error(r, api_status_of(rc), err);
         return;
     }
-    respond_json(r, a.kind == API_SHUTDOWN ? 202 : 200, result ? result : json_object_new_object());
+    api_respond_json(r, a.kind == API_SHUTDOWN ? 202 : 200, result ? result : json_object_new_object());
 }
 
 static void get_metrics(const struct api_backend *b, const char *body, size_t len, struct api_response *r)
@@ -362,7 +362,7 @@ void api_handle(const struct api_backend *b, const char *method, const char *pat
                    : !strcmp(method, "PUT") ? rt->put : NULL;
         if (!h) {
             char msg[96];
-            snprintf(msg, sizeof msg, "%.*s is not allowed on %s (allowed: %s)", utf8_prefix(method, 16), method,
+            snprintf(msg, sizeof msg, "%.*s is not allowed on %s (allowed: %s)", api_utf8_prefix(method, 16), method,
                      rt->path, rt->allow);
             api_error(r, 405, msg);
             r->allow = rt->allow;
@@ -372,6 +372,6 @@ void api_handle(const struct api_backend *b, const char *method, const char *pat
         return;
     }
     char msg[128];
-    snprintf(msg, sizeof msg, "no such resource: %.*s", utf8_prefix(path, 64), path);
+    snprintf(msg, sizeof msg, "no such resource: %.*s", api_utf8_prefix(path, 64), path);
     api_error(r, 404, msg);
 }

@@ -52,4 +52,14 @@ void api_response_free(struct api_response *r);
 void api_error(struct api_response *r, unsigned status, const char *msg);
 unsigned api_status_of(int rc);
 
+/* Helpers for routes (aromd's too). */
+/* r: status and o as the JSON body (o is consumed). */
+void api_respond_json(struct api_response *r, unsigned status, json_object *o);
+/* A request body: one JSON object (no NUL byte, nothing after it,
+ * nesting <= 7), or NULL with err. */
+json_object *api_parse_body(const char *body, size_t len, char *err, size_t errlen);
+/* The bytes of s that "%.*s" may print for at most max without cutting a
+ * UTF-8 character (messages quote requests and must stay UTF-8). */
+int api_utf8_prefix(const char *s, int max);
+
 #endif

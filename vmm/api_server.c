@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -121,7 +123,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (rq->too_big)
         return send_too_large(c);
     struct api_response r;
-    api_handle(s->backend, method, url, rq->body ? rq->body : "", rq->len, &r);
+    s->handle(s->ctx, method, url, rq->body ? rq->body : "", rq->len, &r);
     return send_response(c, &r);
 }
 
@@ -145,44 +147,59 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 /* Bind path, refusing a live socket or a file that is not a socket. The
  * mode is set before listen(): until then a connect() is refused, so no
  * client ever reaches the socket with looser rights. */
-static int bind_socket(struct api_server *s, const char *path, char *err, size_t errlen)
+static int bind_unix(struct api_server *s, const char *what, const char *path, char *err, size_t errlen)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     if (!*path || strlen(path) >= sizeof a.sun_path)
-        return errf(err, errlen, -EINVAL, "--api-sock: the path must be 1..%zu bytes", sizeof a.sun_path - 1);
+        return errf(err, errlen, -EINVAL, "%s: the path must be 1..%zu bytes", what, sizeof a.sun_path - 1);
     struct stat st;
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode))
-            return errf(err, errlen, -EINVAL, "--api-sock %s: exists and is not a socket", path);
+            return errf(err, errlen, -EINVAL, "%s %s: exists and is not a socket", what, path);
         int fd = api_unix_connect(path);
         if (fd >= 0) {
             close(fd);
-            return errf(err, errlen, -EINVAL, "--api-sock %s: another process serves it", path);
+            return errf(err, errlen, -EINVAL, "%s %s: another process serves it", what, path);
         }
-        unlink(path);           /* stale: left by a VMM that was killed */
+        unlink(path);           /* stale: left by a process that was killed */
     }
     memcpy(a.sun_path, path, strlen(path) + 1);
     s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (s->fd < 0)
-        return errf(err, errlen, -errno, "api socket: %s", strerror(errno));
+        return errf(err, errlen, -errno, "%s: socket: %s", what, strerror(errno));
     if (bind(s->fd, (struct sockaddr *)&a, sizeof a) < 0) {
         int e = errno;
         return errf(err, errlen, e == EACCES || e == ENOENT || e == ENOTDIR ? -EINVAL : -e,
-                    "--api-sock %s: %s", path, strerror(e));
+                    "%s %s: %s", what, path, strerror(e));
     }
     snprintf(s->path, sizeof s->path, "%s", path);
     if (chmod(path, 0600) < 0 || listen(s->fd, LISTEN_BACKLOG) < 0)
-        return errf(err, errlen, -errno, "--api-sock %s: %s", path, strerror(errno));
+        return errf(err, errlen, -errno, "%s %s: %s", what, path, strerror(errno));
     return 0;
 }
 
-int api_server_start(struct api_server *s, const char *path, const struct api_backend *b, char *err,
-                     size_t errlen)
+static int bind_tcp(struct api_server *s, const char *what, const char *addr, unsigned port, char *err,
+                    size_t errlen)
 {
-    *s = (struct api_server){.fd = -1, .backend = b};
-    int rc = bind_socket(s, path, err, errlen);
-    if (rc < 0)
-        return rc;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (port == 0 || port > 65535 || inet_pton(AF_INET, addr, &a.sin_addr) != 1)
+        return errf(err, errlen, -EINVAL, "%s %s:%u: not an IPv4 address and port", what, addr, port);
+    s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (s->fd < 0)
+        return errf(err, errlen, -errno, "%s: socket: %s", what, strerror(errno));
+    int one = 1;
+    setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(s->fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(s->fd, LISTEN_BACKLOG) < 0) {
+        int e = errno;
+        return errf(err, errlen, e == EADDRINUSE || e == EADDRNOTAVAIL || e == EACCES ? -EINVAL : -e,
+                    "%s %s:%u: %s", what, addr, port, strerror(e));
+    }
+    return 0;
+}
+
+/* Serve the bound socket s->fd. */
+static int serve(struct api_server *s, const char *what, char *err, size_t errlen)
+{
     s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                               on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
                               MHD_OPTION_LISTEN_SOCKET, s->fd,
@@ -191,10 +208,34 @@ int api_server_start(struct api_server *s, const char *path, const struct api_ba
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_END);
     if (!s->mhd) {
         api_server_stop(s);
-        return errf(err, errlen, -EIO, "--api-sock %s: libmicrohttpd did not start", path);
+        return errf(err, errlen, -EIO, "%s: libmicrohttpd did not start", what);
     }
     s->fd = -1;                 /* MHD owns the listening socket now */
     return 0;
+}
+
+int api_server_start(struct api_server *s, const char *what, const char *path, api_handler *h, void *ctx,
+                     char *err, size_t errlen)
+{
+    *s = (struct api_server){.fd = -1, .handle = h, .ctx = ctx};
+    int rc = bind_unix(s, what, path, err, errlen);
+    if (rc < 0) {
+        api_server_stop(s);
+        return rc;
+    }
+    return serve(s, what, err, errlen);
+}
+
+int api_server_start_tcp(struct api_server *s, const char *what, const char *addr, unsigned port,
+                         api_handler *h, void *ctx, char *err, size_t errlen)
+{
+    *s = (struct api_server){.fd = -1, .handle = h, .ctx = ctx};
+    int rc = bind_tcp(s, what, addr, port, err, errlen);
+    if (rc < 0) {
+        api_server_stop(s);
+        return rc;
+    }
+    return serve(s, what, err, errlen);
 }
 
 void api_server_stop(struct api_server *s)

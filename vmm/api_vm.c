@@ -126,11 +126,17 @@ static int action(void *ctx, const struct api_action *act, json_object **result,
     return 0;
 }
 
+static void serve_request(void *ctx, const char *method, const char *path, const char *body, size_t len,
+                          struct api_response *r)
+{
+    api_handle(ctx, method, path, body, len, r);
+}
+
 int api_vm_start(struct api_vm *a, char *err, size_t errlen)
 {
     a->backend = (struct api_backend){.ctx = a, .mem_bytes = a->opts->mem, .vm = vm_view,
                                       .tiering = tiering_view, .update = update, .action = action};
-    return api_server_start(&a->server, a->opts->api_sock, &a->backend, err, errlen);
+    return api_server_start(&a->server, "--api-sock", a->opts->api_sock, serve_request, &a->backend, err, errlen);
 }
 
 void api_vm_stop(struct api_vm *a)

@@ -16,6 +16,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "tiering/tiering.h"
+#include "lib/run_dir.h"
 #include "vmm/api_vm.h"
 #include "vmm/cpu_setup.h"
 #include "vmm/elf_loader.h"
@@ -139,15 +140,13 @@ static int step_tiering(struct vmm *m)
 /* --run-dir: the API socket is RUN_DIR/vms/NAME.sock, where aromd looks. */
 static int registered_socket(struct vmm *m)
 {
-    char dir[OPTIONS_SOCK_PATH_MAX], path[OPTIONS_SOCK_PATH_MAX];
-    int n = snprintf(dir, sizeof dir, "%s/vms", m->opts.run_dir);
-    int k = snprintf(path, sizeof path, "%s/%s.sock", dir, m->name);
-    if (n < 0 || (size_t)n >= sizeof dir || k < 0 || (size_t)k >= sizeof path) {
+    char path[OPTIONS_SOCK_PATH_MAX], err[256];
+    if (run_dir_sock(m->opts.run_dir, m->name, path, sizeof path)) {
         log_error("--run-dir %s: the socket path is over %d bytes", m->opts.run_dir, OPTIONS_SOCK_PATH_MAX - 1);
         return EXIT_BAD_INPUT;
     }
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        log_error("--run-dir: %s: %s", dir, strerror(errno));
+    if (run_dir_make(m->opts.run_dir, "vms", err, sizeof err)) {
+        log_error("--run-dir: %s", err);
         return EXIT_BAD_INPUT;
     }
     m->opts.api_sock = strdup(path);

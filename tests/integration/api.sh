@@ -4,43 +4,9 @@
 # pages, pause and resume, shutdown, the error model, socket rights.
 . "$(dirname "$0")/lib.sh"
 P=$AROM_PAYLOADS
-PY=/usr/bin/python3             # Debian's, where python3-prometheus-client lives
 
 require_kvm "operator API"
 command -v curl >/dev/null || { not_ok "curl is not installed (scripts/bootstrap.sh installs it)"; finish; exit 1; }
-
-# api SOCK METHOD PATH [BODY]: prints the HTTP status; the body lands in
-# $WORK/resp, the headers in $WORK/hdr.
-api() {
-    local sock=$1 method=$2 path=$3
-    local args=(-s -o "$WORK/resp" -D "$WORK/hdr" -w '%{http_code}' --max-time 20 --unix-socket "$sock" -X "$method")
-    [ $# -ge 4 ] && args+=(-H 'Content-Type: application/json' --data-binary "$4")
-    curl "${args[@]}" "http://localhost$path"
-}
-# expect_status WANT SOCK METHOD PATH [BODY]: the status, and for errors an
-# {"error": "..."} body.
-expect_status() {
-    local want=$1; shift
-    local got
-    got=$(api "$@")
-    if [ "$got" != "$want" ]; then
-        echo "$2 $3: status $got, expected $want; body: $(head -c 300 "$WORK/resp")" | diag
-        return 1
-    fi
-    [ "$want" -lt 400 ] || jq -e '.error | type == "string" and length > 0' "$WORK/resp" >/dev/null ||
-        { echo "$2 $3: no error message in $(head -c 300 "$WORK/resp")" | diag; return 1; }
-}
-# conforms SCHEMA: $WORK/resp validates against docs/openapi.yaml's schema.
-conforms() {
-    "$PY" - "$AROM_SRCDIR/docs/openapi.yaml" "$1" "$WORK/resp" <<'EOF' 2>&1 | diag
-import json, sys, yaml, jsonschema
-doc = yaml.safe_load(open(sys.argv[1]))
-schema = {"$ref": "#/components/schemas/" + sys.argv[2], "components": doc["components"]}
-jsonschema.validate(json.load(open(sys.argv[3])), schema, format_checker=jsonschema.FormatChecker())
-EOF
-    [ "${PIPESTATUS[0]}" -eq 0 ]
-}
-resp() { jq -e "$1" "$WORK/resp" >/dev/null || { echo "check failed: $1 on $(head -c 400 "$WORK/resp")" | diag; return 1; }; }
 
 # start_vm NAME [VMM options] -- [payload args]: a kvcache guest serving its
 # API on $WORK/NAME.sock; waits until the API answers. Sets VM_PID.

@@ -74,6 +74,44 @@ check() {   # check "description" command...
     if "$@"; then ok "$d"; else not_ok "$d"; fi
 }
 
+# HTTP checks (api.sh, aromd.sh, cli.sh), with curl and Debian's python3.
+PY=/usr/bin/python3             # where python3-prometheus-client, -yaml and -jsonschema live
+# api TARGET METHOD PATH [BODY]: TARGET a unix socket path or a base URL
+# (http://127.0.0.1:PORT); prints the HTTP status; the body lands in
+# $WORK/resp, the headers in $WORK/hdr.
+api() {
+    local target=$1 method=$2 path=$3 base=http://localhost
+    local args=(-s -o "$WORK/resp" -D "$WORK/hdr" -w '%{http_code}' --max-time 20 -X "$method")
+    case $target in http://*) base=$target ;; *) args+=(--unix-socket "$target") ;; esac
+    [ $# -ge 4 ] && args+=(-H 'Content-Type: application/json' --data-binary "$4")
+    curl "${args[@]}" "$base$path"
+}
+# expect_status WANT SOCK METHOD PATH [BODY]: the status, and for errors an
+# {"error": "..."} body.
+expect_status() {
+    local want=$1; shift
+    local got
+    got=$(api "$@")
+    if [ "$got" != "$want" ]; then
+        echo "$2 $3: status $got, expected $want; body: $(head -c 300 "$WORK/resp")" | diag
+        return 1
+    fi
+    [ "$want" -lt 400 ] || jq -e '.error | type == "string" and length > 0' "$WORK/resp" >/dev/null ||
+        { echo "$2 $3: no error message in $(head -c 300 "$WORK/resp")" | diag; return 1; }
+}
+# conforms SCHEMA [DOC]: $WORK/resp validates against the schema of
+# docs/DOC (default openapi.yaml).
+conforms() {
+    "$PY" - "$AROM_SRCDIR/docs/${2:-openapi.yaml}" "$1" "$WORK/resp" <<'EOF' 2>&1 | diag
+import json, sys, yaml, jsonschema
+doc = yaml.safe_load(open(sys.argv[1]))
+schema = {"$ref": "#/components/schemas/" + sys.argv[2], "components": doc["components"]}
+jsonschema.validate(json.load(open(sys.argv[3])), schema, format_checker=jsonschema.FormatChecker())
+EOF
+    [ "${PIPESTATUS[0]}" -eq 0 ]
+}
+resp() { jq -e "$1" "$WORK/resp" >/dev/null || { echo "check failed: $1 on $(head -c 400 "$WORK/resp")" | diag; return 1; }; }
+
 finish() {
     echo "1..$TAP_N"
     [ "$TAP_FAILED" -eq 0 ]

@@ -49,6 +49,8 @@ static int (*const registrars[])(void) = {
     register_guard_tests,
     register_punch_tests,
     register_api_tests,
+    register_budget_tests,
+    register_aromd_tests,
 };
 
 int main(void)

@@ -30,5 +30,7 @@ int register_parse_tests(void);
 int register_guard_tests(void);
 int register_punch_tests(void);
 int register_api_tests(void);
+int register_budget_tests(void);
+int register_aromd_tests(void);
 
 #endif

@@ -1,0 +1,17 @@
+# host/: aromd, the host daemon (registry of VMs, host-wide DRAM budget,
+# the operator endpoint), and the HTTP client it shares with the arom CLI.
+# Its pieces go into libaromhost.a so unit tests and the fuzzer link them.
+noinst_LIBRARIES += libaromhost.a
+libaromhost_a_SOURCES = \
+	host/http_client.c host/http_client.h \
+	host/registry.c host/registry.h \
+	host/budget.c host/budget.h \
+	host/inventory.c host/inventory.h \
+	host/host_api.c host/host_api.h \
+	host/aromd_options.c host/aromd_options.h
+libaromhost_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(MHD_CFLAGS)
+
+bin_PROGRAMS += aromd
+aromd_SOURCES = host/aromd.c
+aromd_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+aromd_LDADD = libaromhost.a libarom.a $(JSONC_LIBS) $(MHD_LIBS) -lpthread -lm
