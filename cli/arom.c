@@ -144,7 +144,7 @@ static void usage(FILE *f)
             "options:\n"
             "  --run-dir DIR   where VMs register (default $AROM_RUN_DIR or " AROMD_RUN_DIR ")\n"
             "  --aromd ADDR    aromd's endpoint, ADDR:PORT or unix:PATH (default $AROMD or " AROMD_LISTEN ")\n"
-            "  --json          machine-readable output (also accepted after the command)\n"
+            "  --json          machine-readable output (also after the command, but for run)\n"
             "  --help, --version\n\n"
             "Exit status: 0 done; 1 the VM or aromd failed or did not answer; 2 bad usage or value;\n"
             "3 no such VM.\n");

@@ -74,11 +74,14 @@ static int run(const struct aromd_options *o)
     int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
     struct host_api h = {.inv = &inv, .interval_ms = o->interval_ms, .started_ns = clock_now_ns(), .listen = o->listen};
     struct api_server srv;
-    if (sfd < 0 || start_server(&srv, o->listen, &h) < 0) {
+    int rc = sfd < 0 ? -errno : start_server(&srv, o->listen, &h);
+    if (rc < 0) {
         if (sfd < 0)
-            log_error("signalfd: %s", strerror(errno));
+            log_error("signalfd: %s", strerror(-rc));
+        else
+            close(sfd);
         inventory_fini(&inv);
-        return EXIT_USAGE;
+        return rc == -EINVAL ? EXIT_USAGE : EXIT_FAILURE_;     /* -EINVAL: the address is the operator's to fix */
     }
     if (o->host_dram.set)
         log_info("serving %s; VMs under %s/vms; %llu MiB of DRAM for VMs (host: %llu MiB)", o->listen, o->run_dir,

@@ -172,8 +172,7 @@ static const char *header(const char *h, const char *name)
     return NULL;
 }
 
-/* Split raw (status line, headers, body) into r. */
-static int parse_reply(char *raw, size_t len, struct http_reply *r)
+int http_parse_reply(char *raw, size_t len, struct http_reply *r)
 {
     unsigned status;
     char *end = strstr(raw, "\r\n\r\n");
@@ -234,7 +233,7 @@ int http_request(const struct http_endpoint *ep, const char *method, const char 
     if (!rc)
         rc = recv_all(fd, &raw, &len, HTTP_MAX_REPLY, deadline);
     close(fd);
-    if (!rc && (rc = parse_reply(raw, len, r)) < 0)
+    if (!rc && (rc = http_parse_reply(raw, len, r)) < 0)
         free(raw);
     if (rc < 0)
         return errf(err, errlen, rc, "%s %s: %s", method, path, describe(rc));

@@ -34,6 +34,10 @@ struct http_reply {
 int http_request(const struct http_endpoint *ep, const char *method, const char *path, const char *body,
                  int timeout_ms, struct http_reply *r, char *err, size_t errlen);
 void http_reply_free(struct http_reply *r);
+/* Split raw, len bytes NUL-terminated (as read: status line, headers,
+ * body), into r in place: r->body is raw. 0 or -EPROTO (not HTTP/1.x, a
+ * chunked or short body). */
+int http_parse_reply(char *raw, size_t len, struct http_reply *r);
 
 /* http_request for a JSON API: *out the parsed body (any status; NULL if
  * it is not JSON), the status returned (>= 100) or -errno. */

@@ -158,7 +158,7 @@ static const char *view_str(json_object *o, const char *key)
  * the same VM (same pid) from old. */
 static void merge(struct host_vm *v, struct finding *f, struct host_vm *old)
 {
-    bool same = old && (!f->ok || !strcmp(view_str(old->vm, "pid"), view_str(f->vm, "pid")));
+    bool same = old && (!f->ok || !old->vm || !strcmp(view_str(old->vm, "pid"), view_str(f->vm, "pid")));
     *v = same ? *old : (struct host_vm){0};
     if (old && !same) {
         log_info("VM %s: a new VMM (pid %s) under the name", f->e.name, view_str(f->vm, "pid"));

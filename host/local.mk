@@ -15,3 +15,14 @@ bin_PROGRAMS += aromd
 aromd_SOURCES = host/aromd.c
 aromd_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 aromd_LDADD = libaromhost.a libarom.a $(JSONC_LIBS) $(MHD_LIBS) -lpthread -lm
+
+# The systemd unit (paths substituted at build time) and the default config.
+systemdunitdir = $(prefix)/lib/systemd/system
+systemdunit_DATA = host/aromd.service
+aromdconfdir = $(sysconfdir)/arom
+dist_aromdconf_DATA = host/aromd.json
+host/aromd.service: host/aromd.service.in Makefile
+	@$(MKDIR_P) $(@D)
+	$(AM_V_GEN)sed -e 's|@bindir[@]|$(bindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' $< >$@
+CLEANFILES += host/aromd.service
+EXTRA_DIST += host/aromd.service.in

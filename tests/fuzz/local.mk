@@ -13,16 +13,19 @@ FUZZ_HYPERCALL_SRCS = vmm/hypercall.c vmm/guest_mem.c vmm/pagetable.c vmm/stats.
 	lib/log.c lib/clock.c lib/json.c
 FUZZ_OPTIONS_SRCS = vmm/options.c lib/parse.c lib/err.c tiering/ltram_profile.c
 FUZZ_API_SRCS = vmm/api.c vmm/api_metrics.c lib/json.c lib/prom.c lib/parse.c
+FUZZ_HOST_SRCS = host/host_api.c host/inventory.c host/http_client.c host/registry.c host/budget.c \
+	host/aromd_options.c vmm/api.c vmm/api_metrics.c vmm/options.c tiering/ltram_profile.c \
+	lib/json.c lib/prom.c lib/parse.c lib/err.c lib/log.c lib/clock.c lib/run_dir.c
 
 FUZZ_CCOPTS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 	-Wall -Wextra -Wshadow -Wno-unused-parameter
-FUZZ_CPPOPTS = -I$(top_srcdir)/include -I$(top_srcdir) -D_GNU_SOURCE $(JSONC_CFLAGS)
+FUZZ_CPPOPTS = -I$(top_srcdir)/include -I$(top_srcdir) -I$(top_builddir) -D_GNU_SOURCE $(JSONC_CFLAGS)
 FUZZ_LINKLIBS = $(JSONC_LIBS) $(MHD_LIBS) $(LIBS) -lm
 FUZZ_DEPS = $(wildcard $(top_srcdir)/include/arom/*.h $(top_srcdir)/vmm/*.h \
-	$(top_srcdir)/lib/*.h $(top_srcdir)/tiering/*.h)
+	$(top_srcdir)/lib/*.h $(top_srcdir)/tiering/*.h $(top_srcdir)/host/*.h)
 
-FUZZ_TARGETS = hypercall options api
+FUZZ_TARGETS = hypercall options api host
 FUZZ_BINS = $(patsubst %,tests/fuzz/fuzz-%,$(FUZZ_TARGETS))
 
 # `make fuzz`: per target, in parallel with -j, FUZZ_SECONDS each (default
@@ -34,12 +37,13 @@ FUZZ_SCRATCH = $(abs_top_builddir)/tests/fuzz/scratch
 FUZZ_FLAGS =
 FUZZ_FLAGS_options = -dict=$(top_srcdir)/tests/fuzz/options.dict
 FUZZ_FLAGS_api = -dict=$(top_srcdir)/tests/fuzz/api.dict
+FUZZ_FLAGS_host = -dict=$(top_srcdir)/tests/fuzz/host.dict
 
 TESTS += tests/fuzz/run.sh
 TESTS_ENVIRONMENT += AROM_FUZZ_BINDIR=$(abs_top_builddir)/tests/fuzz AROM_HAVE_FUZZER=$(have_fuzzer)
 dist_noinst_SCRIPTS += tests/fuzz/run.sh tests/fuzz/make-seeds.py
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz_hypercall.c tests/fuzz/fuzz_options.c \
-	tests/fuzz/fuzz_api.c tests/fuzz/options.dict tests/fuzz/api.dict tests/fuzz/corpus tests/fuzz/crashes
+	tests/fuzz/fuzz_api.c tests/fuzz/fuzz_host.c tests/fuzz/options.dict tests/fuzz/api.dict tests/fuzz/host.dict tests/fuzz/corpus tests/fuzz/crashes
 CLEANFILES += $(FUZZ_BINS)
 
 FUZZ_V_CC = $(fuzz__v_CC_@AM_V@)
@@ -62,6 +66,10 @@ tests/fuzz/fuzz-options: tests/fuzz/fuzz_options.c $(FUZZ_OPTIONS_SRCS) $(FUZZ_D
 	$(FUZZ_V_CC)$(FUZZ_CC) $(FUZZ_CPPOPTS) $(FUZZ_CCOPTS) -o $@ $(filter %.c,$^) $(FUZZ_LINKLIBS)
 
 tests/fuzz/fuzz-api: tests/fuzz/fuzz_api.c $(FUZZ_API_SRCS) $(FUZZ_DEPS)
+	@$(MKDIR_P) $(@D)
+	$(FUZZ_V_CC)$(FUZZ_CC) $(FUZZ_CPPOPTS) $(FUZZ_CCOPTS) -o $@ $(filter %.c,$^) $(FUZZ_LINKLIBS)
+
+tests/fuzz/fuzz-host: tests/fuzz/fuzz_host.c $(FUZZ_HOST_SRCS) $(FUZZ_DEPS)
 	@$(MKDIR_P) $(@D)
 	$(FUZZ_V_CC)$(FUZZ_CC) $(FUZZ_CPPOPTS) $(FUZZ_CCOPTS) -o $@ $(filter %.c,$^) $(FUZZ_LINKLIBS)
 

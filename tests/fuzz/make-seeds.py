@@ -3,10 +3,10 @@
 
     tests/fuzz/make-seeds.py [OUTDIR]     (default: tests/fuzz/corpus)
 
-Writes OUTDIR/hypercall/*, OUTDIR/options/* and OUTDIR/api/*, one small
+Writes OUTDIR/hypercall/*, OUTDIR/options/*, OUTDIR/api/* and OUTDIR/host/*, one small
 named file per seed, replacing files of the same name. The corpus in the
 repository is this script's output; rerun it after changing a seed or the
-encoding of fuzz_hypercall.c or fuzz_api.c (the encodings are documented
+encoding of fuzz_hypercall.c, fuzz_api.c or fuzz_host.c (the encodings are documented
 there and mirrored below).
 """
 import os
@@ -423,10 +423,64 @@ api_seeds = {
                               '"promotion_latency": {"buckets": {"le_us": 1}}}', metrics=True),
 }
 
+# ---- fuzz_host.c: selector byte, then a request, a reply or a config -------
+
+HOST_METHODS = ['GET', 'PATCH', 'PUT', 'POST', 'DELETE']
+
+
+def hreq(method, path, body=''):
+    return bytes([HOST_METHODS.index(method)]) + path.encode() + b'\n' + body.encode()
+
+
+def hreply(raw):
+    return bytes([160]) + (raw if isinstance(raw, bytes) else raw.encode())
+
+
+def hconfig(text):
+    return bytes([224]) + text.encode()
+
+
+host_seeds = {
+    'get-host': hreq('GET', '/v1/host'),
+    'get-vms': hreq('GET', '/v1/vms'),
+    'get-metrics': hreq('GET', '/metrics'),
+    'get-vm-known': hreq('GET', '/v1/vms/a1'),
+    'get-vm-unknown': hreq('GET', '/v1/vms/zz'),
+    'get-vm-bad-name': hreq('GET', '/v1/vms/../x'),
+    'get-vm-empty-name': hreq('GET', '/v1/vms/'),
+    'post-host': hreq('POST', '/v1/host', '{}'),
+    'delete-vm': hreq('DELETE', '/v1/vms/a1'),
+    'pin': hreq('PATCH', '/v1/vms/a1', '{"dram_budget": "64M"}'),
+    'pin-int': hreq('PATCH', '/v1/vms/b.2', '{"dram_budget": 67108864}'),
+    'unpin': hreq('PATCH', '/v1/vms/a1', '{"dram_budget": null}'),
+    'pin-unknown-vm': hreq('PATCH', '/v1/vms/zz', '{"dram_budget": "1G"}'),
+    'pin-extra-field': hreq('PATCH', '/v1/vms/a1', '{"dram_budget": 1, "x": 2}'),
+    'pin-bool': hreq('PATCH', '/v1/vms/a1', '{"dram_budget": true}'),
+    'pin-malformed': hreq('PATCH', '/v1/vms/a1', '{"dram_budget": '),
+    'pin-trailing': hreq('PATCH', '/v1/vms/a1', '{"dram_budget": 1} x'),
+    'pin-empty': hreq('PATCH', '/v1/vms/a1'),
+    'pin-deep': hreq('PATCH', '/v1/vms/a1', '{"dram_budget": ' + '[' * 12 + ']' * 12 + '}'),
+    'reply-ok': hreply('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}'),
+    'reply-no-length': hreply('HTTP/1.0 404 Not Found\r\nX: y\r\n\r\n{"error": "e"}'),
+    'reply-short': hreply('HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n{}'),
+    'reply-chunked': hreply('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n'),
+    'reply-bad-status': hreply('HTTP/1.1 99 X\r\n\r\n'),
+    'reply-huge-length': hreply('HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n'),
+    'reply-no-end': hreply('HTTP/1.1 200 OK\r\nContent-Length: 2'),
+    'reply-nul': hreply(b'HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n{\x00}'),
+    'config-ok': hconfig('{"listen": "127.0.0.1:9470", "run_dir": "/run/arom", "host_dram": "50%", "interval_ms": 1000}'),
+    'config-unix': hconfig('{"listen": "unix:/run/arom/aromd.sock", "host_dram": null}'),
+    'config-unknown': hconfig('{"colour": "blue"}'),
+    'config-bad-listen': hconfig('{"listen": "localhost:80"}'),
+    'config-bad-interval': hconfig('{"interval_ms": 5}'),
+    'config-types': hconfig('{"interval_ms": [1], "host_dram": {}}'),
+    'config-not-object': hconfig('[1, 2]'),
+}
+
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
-    for sub, seeds in (('hypercall', hypercall), ('options', options), ('api', api_seeds)):
+    for sub, seeds in (('hypercall', hypercall), ('options', options), ('api', api_seeds), ('host', host_seeds)):
         d = os.path.join(out, sub)
         os.makedirs(d, exist_ok=True)
         for name, data in seeds.items():

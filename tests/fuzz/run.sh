@@ -10,7 +10,7 @@ set -u
 SRC=${AROM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/fuzz
 BIN=${AROM_FUZZ_BINDIR:-$PWD/tests/fuzz}
 SECONDS_EACH=${FUZZ_SECONDS:-15}
-TARGETS="hypercall options api"
+TARGETS="hypercall options api host"
 
 N=0
 FAILED=0

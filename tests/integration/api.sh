@@ -21,14 +21,7 @@ start_vm() {
         >"$WORK/$name.out" 2>&1 &
     VM_PID=$!
     ( sleep 150; kill -KILL $VM_PID 2>/dev/null ) >/dev/null 2>&1 &
-    for _ in $(seq 100); do
-        [ "$(api "$WORK/$name.sock" GET /v1/vm 2>/dev/null)" = 200 ] && jq -e '.state == "running"' "$WORK/resp" >/dev/null && return 0
-        kill -0 $VM_PID 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "the API of $name did not come up" | diag
-    diag <"$WORK/$name.out"
-    return 1
+    await_api "$WORK/$name.sock" /v1/vm $VM_PID "$WORK/$name.out" '.state == "running"'
 }
 # stop_vm: wait for VM_PID with a deadline; prints its exit status.
 wait_vm() {

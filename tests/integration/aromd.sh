@@ -23,27 +23,13 @@ start_vm() {
         "$@" "$P/kvcache.elf" values=64M mix=C warmup=0 seconds=120 >"$WORK/$name.out" 2>&1 &
     VM_PID=$!
     ( sleep 180; kill -KILL $VM_PID 2>/dev/null ) >/dev/null 2>&1 &
-    for _ in $(seq 100); do
-        [ "$(api "$RUN/vms/$name.sock" GET /v1/vm 2>/dev/null)" = 200 ] && return 0
-        kill -0 $VM_PID 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "$name did not come up" | diag
-    diag <"$WORK/$name.out"
-    return 1
+    await_api "$RUN/vms/$name.sock" /v1/vm $VM_PID "$WORK/$name.out"
 }
 # start_aromd [options]: aromd on $HS over $RUN; waits until it answers. Sets AROMD_PID.
 start_aromd() {
     "$AROM_AROMD" --run-dir "$RUN" --listen "unix:$HS" --interval-ms 200 "$@" >>"$WORK/aromd.out" 2>&1 &
     AROMD_PID=$!
-    for _ in $(seq 100); do
-        [ "$(hapi GET /v1/host 2>/dev/null)" = 200 ] && return 0
-        kill -0 $AROMD_PID 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "aromd did not come up" | diag
-    diag <"$WORK/aromd.out"
-    return 1
+    await_api "$HS" /v1/host $AROMD_PID "$WORK/aromd.out"
 }
 # until_ok SECONDS CMD...: retry CMD every 0.2 s.
 until_ok() {
@@ -71,6 +57,8 @@ check "bad options and config: exit 2 with one clear error" t_bad_options
 
 t_help() { "$AROM_AROMD" --help | grep -q -- '--host-dram' && "$AROM_AROMD" --version | grep -q '^aromd '; }
 check "--help and --version" t_help
+t_man() { man_documents aromd.8 $("$AROM_AROMD" --help | sed -n 's/^  \(--[a-z0-9-]*\).*/\1/p'); }
+check "man/aromd.8 documents every option" t_man
 
 start_vm a1 && A1=$VM_PID
 start_vm a2 && A2=$VM_PID

@@ -32,6 +32,11 @@ t_usage() {
     expect_exit 2 arom status '../x' && expect_exit 2 arom ls --frob
 }
 check "usage: --help, --version; bad commands, options and arguments exit 2" t_usage
+t_man() {
+    man_documents arom.1 $("$AROM_CLI" --help | sed -n '/^commands:/,/^$/s/^  \([a-z]\+\).*/\1/p') \
+        $("$AROM_CLI" --help | sed -n '/^options:/,/^$/s/^  \(--[a-z-]*\).*/\1/p')
+}
+check "man/arom.1 documents every command and option" t_man
 
 t_empty() { expect_exit 0 arom ls --json && out '.vms == []'; }
 check "ls with no VMs: an empty list" t_empty

@@ -112,6 +112,32 @@ EOF
 }
 resp() { jq -e "$1" "$WORK/resp" >/dev/null || { echo "check failed: $1 on $(head -c 400 "$WORK/resp")" | diag; return 1; }; }
 
+# await_api TARGET PATH PID LOG [JQ]: poll TARGET's PATH (10 s) until it
+# answers 200 (and $WORK/resp holds JQ); fails early, showing LOG, when
+# PID exits.
+await_api() {
+    for _ in $(seq 100); do
+        [ "$(api "$1" GET "$2" 2>/dev/null)" = 200 ] && jq -e "${5:-.}" "$WORK/resp" >/dev/null 2>&1 && return 0
+        kill -0 "$3" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "$1 did not answer $2" | diag
+    diag <"$4"
+    return 1
+}
+
+# man_documents PAGE WORD...: man/PAGE has a ".B WORD" line for each
+# (an option or a command), WORD's dashes escaped as roff wants them.
+man_documents() {
+    local man=$AROM_SRCDIR/man/$1 missing="" w; shift
+    for w in "$@"; do
+        awk -v b=".B $(echo "$w" | sed 's/-/\\\\-/g')" \
+            '$0 == b || index($0, b " ") == 1 || index($0, b "\\") == 1 {f = 1} END {exit !f}' "$man" ||
+            missing="$missing $w"
+    done
+    [ -z "$missing" ] || { echo "not in man/$(basename "$man"):$missing" | diag; return 1; }
+}
+
 finish() {
     echo "1..$TAP_N"
     [ "$TAP_FAILED" -eq 0 ]

@@ -67,14 +67,7 @@ t_help() { run_vmm help 0 -- --help && has "usage: arom-vmm" "$LAST_OUT"; }
 check "--help" t_help
 
 # The man page documents every option --help lists.
-t_man() {
-    local man=$AROM_SRCDIR/man/arom-vmm.1 missing=""
-    for o in $("$AROM_VMM" --help | sed -n 's/^  \(--[a-z0-9-]*\).*/\1/p'); do
-        awk -v b=".B $(echo "$o" | sed 's/-/\\\\-/g')" '$0 == b || index($0, b " ") == 1 {f = 1} END {exit !f}' "$man" ||
-            missing="$missing $o"
-    done
-    [ -z "$missing" ] || { echo "not in man/arom-vmm.1:$missing" | diag; return 1; }
-}
+t_man() { man_documents arom-vmm.1 $("$AROM_VMM" --help | sed -n 's/^  \(--[a-z0-9-]*\).*/\1/p'); }
 check "man/arom-vmm.1 documents every option" t_man
 
 # t_signal SIG STATUS NAME [VMM options]: the signal stops a spinning guest
