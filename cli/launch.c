@@ -15,6 +15,7 @@
 #include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/run_dir.h"
+#include "vmm/domain_xml.h"
 #include "vmm/options.h"
 
 #define START_TIMEOUT_S 30
@@ -51,6 +52,35 @@ static void vmm_path(char *buf, size_t len)
             return;
     }
     snprintf(buf, len, "arom-vmm");
+}
+
+/* The name a --domain-xml FILE or --domain NAME gives the VM: 1 found,
+ * 0 none, CLI_USAGE (said why) when the XML cannot be read. */
+static int domain_name(int argc, char **argv, char *name, size_t len)
+{
+    const char *dom = arg_value(argc, argv, "--domain"), *file = arg_value(argc, argv, "--domain-xml");
+    if (dom) {
+        snprintf(name, len, "%s", dom);
+        return 1;
+    }
+    if (!file)
+        return 0;
+    FILE *f = fopen(file, "r");
+    static char xml[DOMAIN_XML_MAX + 1];
+    size_t n = f ? fread(xml, 1, DOMAIN_XML_MAX, f) : 0;
+    if (f)
+        fclose(f);
+    xml[n] = '\0';
+    struct domain_def d;
+    char err[512];
+    if (!f || domain_xml_parse(xml, n, file, &d, err, sizeof err) < 0) {
+        fprintf(stderr, "arom: run: --domain-xml %s: %s\n", file, f ? err : strerror(errno));
+        return -CLI_USAGE;
+    }
+    for (size_t i = 0; i < d.n; i++)
+        if (!strcmp(d.s[i].key, "name"))
+            snprintf(name, len, "%s", d.s[i].value);
+    return 1;
 }
 
 static void random_name(char *name, size_t len)
@@ -163,8 +193,13 @@ int cmd_run(struct cli *c, int argc, char **argv)
                 c->run_dir);
         return CLI_USAGE;
     }
-    char name[REGISTRY_NAME_MAX], sock[108], log[4200], vmm[4096], err[256];
+    char name[REGISTRY_NAME_MAX], sock[108], log[4200], vmm[4096], err[256], from_domain[REGISTRY_NAME_MAX];
     const char *given = arg_value(argc, argv, "--name");
+    int dn = given ? 0 : domain_name(argc, argv, from_domain, sizeof from_domain);
+    if (dn < 0)
+        return -dn;
+    if (dn > 0)
+        given = from_domain;    /* the VMM takes it from the domain too */
     if (given && !options_valid_name(given)) {
         fprintf(stderr, "arom: run: --name '%s': 1..63 of letters, digits, . _ - (not starting with . or -)\n", given);
         return CLI_USAGE;
@@ -190,8 +225,9 @@ int cmd_run(struct cli *c, int argc, char **argv)
     }
     snprintf(log, sizeof log, "%s/logs/%s.log", c->run_dir, name);
     /* arom-vmm, its identity and registration, the daemon on (so aromd can
-     * steer it) unless the command line decides, then the operator's args. */
-    bool decide = arg_value(argc, argv, "--daemon") || arg_value(argc, argv, "--ltram");
+     * steer it) unless the command line or a domain decides, then the
+     * operator's args. */
+    bool decide = arg_value(argc, argv, "--daemon") || arg_value(argc, argv, "--ltram") || dn > 0;
     char **args = calloc((size_t)argc + 8, sizeof *args);
     if (!args)
         return CLI_FAILED;
@@ -200,7 +236,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
     args[k++] = vmm;
     args[k++] = "--run-dir";
     args[k++] = (char *)c->run_dir;
-    if (!given) {
+    if (!arg_value(argc, argv, "--name")) {
         args[k++] = "--name";
         args[k++] = name;
     }

@@ -16,6 +16,7 @@
 #include "vmm/options.h"
 
 #define VMS_PREFIX "/v1/vms/"
+#define EXTERNAL_PREFIX "/v1/external/"
 #define PROM_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 static double num(json_object *o, const char *path)
@@ -67,6 +68,7 @@ static json_object *summary_json(const struct inventory *inv, const struct host_
 {
     json_object *o = json_object_new_object();
     json_add_str(o, "name", v->e.name);
+    json_add_str(o, "driver", "arom");
     json_add_str(o, "socket", v->e.sock);
     json_add_bool(o, "reachable", v->reachable);
     if (!v->reachable)
@@ -88,14 +90,27 @@ static json_object *summary_json(const struct inventory *inv, const struct host_
     return o;
 }
 
+static json_object *external_json(const struct external_vm *e)
+{
+    json_object *o = json_object_new_object();
+    json_add_str(o, "name", e->name);
+    json_add_str(o, "driver", e->driver);
+    json_add_str(o, "uuid", e->uuid);
+    json_add_u64(o, "mem_bytes", e->mem);
+    return o;
+}
+
 static void get_vms(struct host_api *h, struct api_response *r)
 {
-    json_object *o = json_object_new_object(), *a = json_object_new_array();
+    json_object *o = json_object_new_object(), *a = json_object_new_array(), *x = json_object_new_array();
     pthread_mutex_lock(&h->inv->lock);
     for (size_t i = 0; i < h->inv->n; i++)
         json_object_array_add(a, summary_json(h->inv, &h->inv->vms[i]));
+    for (size_t i = 0; i < h->inv->n_external; i++)
+        json_object_array_add(x, external_json(&h->inv->external[i]));
     pthread_mutex_unlock(&h->inv->lock);
     json_object_object_add(o, "vms", a);
+    json_object_object_add(o, "external", x);
     api_respond_json(r, 200, o);
 }
 
@@ -142,7 +157,13 @@ static void get_host(struct host_api *h, struct api_response *r)
     json_add_u64(o, "polls", inv->polls);
     for (size_t i = 0; i < inv->n; i++)
         add_totals(&t, &inv->vms[i]);
-    JSON_U64S(vms, {"count", inv->n}, {"reachable", t.reachable}, {"found_total", inv->vms_found},
+    for (size_t i = 0; i < inv->n_external; i++) {     /* other hypervisors: all DRAM */
+        t.ram += inv->external[i].mem;
+        t.resident += inv->external[i].mem;
+        t.budgets += inv->external[i].mem;
+    }
+    JSON_U64S(vms, {"count", inv->n}, {"external", inv->n_external}, {"reachable", t.reachable},
+              {"found_total", inv->vms_found},
               {"dropped_total", inv->vms_dropped}, {"stale_sockets_removed", inv->stale_removed});
     JSON_U64S(dram, {"host_bytes", inv->host_dram}, {"guest_ram_bytes", t.ram}, {"resident_bytes", t.resident},
               {"budgets_bytes", t.budgets});
@@ -245,6 +266,62 @@ static void patch_vm(struct host_api *h, const char *name, const char *body, siz
     api_respond_json(r, (unsigned)status, answer);
 }
 
+/* PUT /v1/external/NAME {"driver", "uuid", "mem_bytes"}: a VM another
+ * hypervisor runs (contrib/libvirt's hook reports QEMU domains that carry
+ * arom metadata); DELETE forgets it. */
+static bool external_body(json_object *o, struct external_vm *e, char *err, size_t errlen)
+{
+    json_object_object_foreach(o, key, v) {
+        if (!strcmp(key, "driver") && json_object_is_type(v, json_type_string) &&
+            json_object_get_string_len(v) > 0 && json_object_get_string_len(v) < (int)sizeof e->driver &&
+            strspn(json_object_get_string(v), "abcdefghijklmnopqrstuvwxyz0123456789_-") ==
+                (size_t)json_object_get_string_len(v))
+            snprintf(e->driver, sizeof e->driver, "%s", json_object_get_string(v));
+        else if (!strcmp(key, "uuid") && json_object_is_type(v, json_type_string) &&
+                 json_object_get_string_len(v) < (int)sizeof e->uuid &&
+                 strspn(json_object_get_string(v), "0123456789abcdefABCDEF-") == (size_t)json_object_get_string_len(v))
+            snprintf(e->uuid, sizeof e->uuid, "%s", json_object_get_string(v));
+        else if (!strcmp(key, "mem_bytes") && json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0)
+            e->mem = (uint64_t)json_object_get_int64(v);
+        else {
+            snprintf(err, errlen, "'%.*s': %s", api_utf8_prefix(key, 32), key,
+                     strcmp(key, "driver") && strcmp(key, "uuid") && strcmp(key, "mem_bytes")
+                         ? "unknown field (known: driver, uuid, mem_bytes)"
+                         : "bad value (driver: [a-z0-9_-]{1,31}, uuid: hex and dashes, mem_bytes: bytes)");
+            return false;
+        }
+    }
+    if (!e->driver[0])
+        snprintf(err, errlen, "driver: required");
+    return e->driver[0] != '\0';
+}
+
+static void external(struct host_api *h, const char *method, const char *name, const char *body, size_t len,
+                     struct api_response *r)
+{
+    char err[256];
+    struct external_vm e = {0};
+    snprintf(e.name, sizeof e.name, "%s", name);
+    bool put = !strcmp(method, "PUT");
+    if (put) {
+        json_object *o = api_parse_body(body, len, err, sizeof err);
+        bool ok = o && external_body(o, &e, err, sizeof err);
+        json_object_put(o);
+        if (!ok) {
+            api_error(r, 400, err);
+            return;
+        }
+    }
+    int rc = inventory_external(h->inv, name, put ? &e : NULL);
+    if (rc == -ENOENT || rc == -EEXIST || rc == -ENOSPC) {
+        snprintf(err, sizeof err, rc == -ENOENT ? "no reported VM %s" : rc == -EEXIST ? "an arom VM is named %s"
+                 : "too many reported VMs (%s)", name);
+        api_error(r, rc == -ENOENT ? 404 : rc == -EEXIST ? 409 : 503, err);
+        return;
+    }
+    api_respond_json(r, 200, put ? external_json(&e) : json_object_new_object());
+}
+
 /* aromd's own figures after the VMs' (lock held). */
 static void host_metrics(struct prom *p, const struct inventory *inv)
 {
@@ -322,6 +399,14 @@ void host_api_handle(void *ctx, const char *method, const char *path, const char
             reads[i].get(h, r);
         else
             not_allowed(r, method, path, "GET");
+        return;
+    }
+    const char *ext = !strncmp(path, EXTERNAL_PREFIX, strlen(EXTERNAL_PREFIX)) ? path + strlen(EXTERNAL_PREFIX) : NULL;
+    if (ext && options_valid_name(ext)) {
+        if (!strcmp(method, "PUT") || !strcmp(method, "DELETE"))
+            external(h, method, ext, body, len, r);
+        else
+            not_allowed(r, method, path, "PUT, DELETE");
         return;
     }
     const char *name = !strncmp(path, VMS_PREFIX, strlen(VMS_PREFIX)) ? path + strlen(VMS_PREFIX) : NULL;

@@ -4,6 +4,7 @@
  *   GET   /v1/vms         every VM, summarised
  *   GET   /v1/vms/NAME    that VM's views, fetched from it now, and aromd's plan for it
  *   PATCH /v1/vms/NAME    {"dram_budget": SIZE|PCT|BYTES} pins its budget, null unpins
+ *   PUT   /v1/external/NAME   a VM another hypervisor runs (libvirt's hook); DELETE forgets it
  *   GET   /metrics        every VM's figures (label vm) and aromd's own */
 #ifndef AROM_HOST_HOST_API_H
 #define AROM_HOST_HOST_API_H

@@ -63,6 +63,9 @@ void inventory_fini(struct inventory *inv)
     free(inv->vms);
     inv->vms = NULL;
     inv->n = 0;
+    free(inv->external);
+    inv->external = NULL;
+    inv->n_external = 0;
     pthread_mutex_destroy(&inv->lock);
     pthread_mutex_destroy(&inv->steer);
 }
@@ -210,16 +213,24 @@ static size_t apply_findings(struct inventory *inv, struct finding *f, size_t n,
     inv->n = n;
     inv->polls++;
 
-    struct vm_demand dem[n ? n : 1];
-    struct budget_result plan[n ? n : 1];
-    for (size_t i = 0; i < n; i++) {
+    /* The plan covers the arom VMs, then the reported ones at their whole RAM. */
+    size_t all = n + inv->n_external;
+    struct vm_demand *dem = calloc(all ? all : 1, sizeof *dem);
+    struct budget_result *plan = calloc(all ? all : 1, sizeof *plan);
+    for (size_t i = 0; i < n; i++)
         demand_of(&next[i]);
-        dem[i] = next[i].demand;
-    }
     size_t k = 0;
-    if (!inv->steering)
+    if (!inv->steering || !dem || !plan) {
+        free(dem);
+        free(plan);
         return 0;
-    inv->regime = budget_divide(inv->allowance, dem, n, plan);
+    }
+    for (size_t i = 0; i < n; i++)
+        dem[i] = next[i].demand;
+    for (size_t i = 0; i < inv->n_external; i++)
+        dem[n + i] = (struct vm_demand){.kind = BUDGET_FIXED, .mem = inv->external[i].mem,
+                                        .resident = inv->external[i].mem};
+    inv->regime = budget_divide(inv->allowance, dem, all, plan);
     for (size_t i = 0; i < n; i++) {
         next[i].plan = plan[i];
         if (dem[i].kind == BUDGET_STEERED && budget_changed(dem[i].budget, plan[i].budget, dem[i].mem)) {
@@ -229,6 +240,8 @@ static size_t apply_findings(struct inventory *inv, struct finding *f, size_t n,
             k++;
         }
     }
+    free(dem);
+    free(plan);
     return k;
 }
 
@@ -342,4 +355,34 @@ int inventory_pin(struct inventory *inv, const char *name, json_object *value, j
     }
     pthread_mutex_unlock(&inv->steer);
     return status;
+}
+
+int inventory_external(struct inventory *inv, const char *name, const struct external_vm *e)
+{
+    pthread_mutex_lock(&inv->lock);
+    size_t i = 0;
+    while (i < inv->n_external && strcmp(inv->external[i].name, name))
+        i++;
+    int rc = 0;
+    if (!e) {
+        if (i == inv->n_external)
+            rc = -ENOENT;
+        else
+            inv->external[i] = inv->external[--inv->n_external];
+    } else if (inventory_find(inv, name)) {
+        rc = -EEXIST;
+    } else if (i == inv->n_external) {
+        struct external_vm *x = inv->n_external < INVENTORY_EXTERNAL_MAX
+            ? realloc(inv->external, (inv->n_external + 1) * sizeof *x) : NULL;
+        if (!x) {
+            rc = -ENOSPC;
+        } else {
+            inv->external = x;
+            x[inv->n_external++] = *e;
+        }
+    } else {
+        inv->external[i] = *e;
+    }
+    pthread_mutex_unlock(&inv->lock);
+    return rc;
 }

@@ -29,6 +29,17 @@ struct host_vm {
     uint64_t budget_sets, budget_errors;
 };
 
+/* A VM of another hypervisor that libvirt reported (contrib/libvirt/):
+ * listed and counted at its whole RAM in DRAM, never steered. */
+#define INVENTORY_EXTERNAL_MAX 1024
+
+struct external_vm {
+    char name[REGISTRY_NAME_MAX];
+    char driver[32];            /* "qemu" */
+    char uuid[40];
+    uint64_t mem;
+};
+
 struct inventory {
     pthread_mutex_t lock;           /* poll loop writes, HTTP thread reads */
     pthread_mutex_t steer;          /* one budget writer at a time: the loop's plan or a pin */
@@ -39,6 +50,8 @@ struct inventory {
     struct host_vm *vms;            /* sorted by name */
     size_t n;
     enum budget_regime regime;
+    struct external_vm *external;   /* lock */
+    size_t n_external;
     uint64_t polls, vms_found, vms_dropped, stale_removed;
 };
 
@@ -54,6 +67,10 @@ struct host_vm *inventory_find(struct inventory *inv, const char *name);
  * which validates it) or, with value NULL, hand it back to the plan.
  * The HTTP status, *answer the body to send (the VM's on its errors). */
 int inventory_pin(struct inventory *inv, const char *name, json_object *value, json_object **answer);
+
+/* Add or replace (e->name), or remove (NULL e) a reported VM: 0, -ENOENT
+ * (removing one not there), -EEXIST (an arom VM has the name), -ENOSPC. */
+int inventory_external(struct inventory *inv, const char *name, const struct external_vm *e);
 
 /* The host's MemTotal in bytes, 0 when unknown. */
 uint64_t host_mem_total(void);

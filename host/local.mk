@@ -14,7 +14,7 @@ libaromhost_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(MHD_CFLAGS)
 bin_PROGRAMS += aromd
 aromd_SOURCES = host/aromd.c
 aromd_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-aromd_LDADD = libaromhost.a libarom.a $(JSONC_LIBS) $(MHD_LIBS) -lpthread -lm
+aromd_LDADD = libaromhost.a libarom.a $(AROM_LIBS)
 
 # The systemd unit (paths substituted at build time) and the default config.
 systemdunitdir = $(prefix)/lib/systemd/system

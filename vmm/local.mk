@@ -1,3 +1,6 @@
+# What every program linking libarom.a needs.
+AROM_LIBS = $(JSONC_LIBS) $(MHD_LIBS) $(XML_LIBS) $(LIBVIRT_LIBS) -lpthread -lm
+
 # vmm/: the KVM virtual machine monitor. Everything but main.c goes into
 # libarom.a (with lib/ and tiering/) so unit tests link the same code the
 # binary runs.
@@ -17,10 +20,13 @@ libarom_a_SOURCES = \
 	vmm/api.c vmm/api.h \
 	vmm/api_metrics.c vmm/api_metrics.h \
 	vmm/api_server.c vmm/api_server.h \
-	vmm/api_vm.c vmm/api_vm.h
-libarom_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(MHD_CFLAGS)
+	vmm/api_vm.c vmm/api_vm.h \
+	vmm/domain_xml.c vmm/domain_xml.h \
+	vmm/libvirt_source.c vmm/libvirt_source.h \
+	vmm/hooks.c vmm/hooks.h
+libarom_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS) $(LIBVIRT_CFLAGS)
 
 bin_PROGRAMS += arom-vmm
 arom_vmm_SOURCES = vmm/main.c
 arom_vmm_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-arom_vmm_LDADD = libarom.a $(JSONC_LIBS) $(MHD_LIBS) -lm
+arom_vmm_LDADD = libarom.a $(AROM_LIBS)

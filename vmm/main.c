@@ -20,7 +20,9 @@
 #include "vmm/api_vm.h"
 #include "vmm/cpu_setup.h"
 #include "vmm/elf_loader.h"
+#include "vmm/domain_xml.h"
 #include "vmm/hc_tiering.h"
+#include "vmm/hooks.h"
 #include "vmm/layout.h"
 #include "vmm/options.h"
 #include "vmm/pagetable.h"
@@ -41,6 +43,9 @@ struct vmm {
     struct tiering *tiering;      /* NULL with --ltram off */
     char name[OPTIONS_NAME_MAX + 1], uuid[37];
     struct api_vm api;
+    struct hooks hooks;
+    char *hook_xml;               /* the domain XML hooks read */
+    const char *release_reason;   /* release end REASON */
 };
 
 static int step_payload(struct vmm *m)
@@ -220,11 +225,69 @@ static void undo_signals(struct vmm *m)
     close(m->signal_fd);
 }
 
+/* Hooks, libvirt's order: prepare begin before any resource, start begin
+ * once the VM is ready, started begin once it runs, stopped end once it
+ * stopped, release end REASON once everything is released. A failing
+ * prepare or start hook aborts the launch; later ones are logged. */
+static void run_hook_logged(struct vmm *m, const char *op, const char *subop, const char *extra)
+{
+    char err[HOOKS_STDERR_MAX + 512];
+    if (hooks_run(&m->hooks, op, subop, extra, false, err, sizeof err) < 0)
+        log_warn("%s", err);
+}
+
+static int run_hook_gate(struct vmm *m, const char *op)
+{
+    char err[HOOKS_STDERR_MAX + 512];
+    if (hooks_run(&m->hooks, op, "begin", NULL, true, err, sizeof err) == 0)
+        return 0;
+    log_error("%s: the launch is aborted", err);
+    return EXIT_VMM_FAILURE;
+}
+
+static int step_prepare(struct vmm *m)
+{
+    m->release_reason = "failed";
+    m->hook_xml = m->opts.domain_text ? strdup(m->opts.domain_text) : domain_xml_format(&m->opts, m->name, m->uuid);
+    if (!m->hook_xml) {
+        log_error("out of memory for the domain XML");
+        return EXIT_VMM_FAILURE;
+    }
+    hooks_init(&m->hooks, m->opts.hooks_dir, m->name, m->hook_xml, m->opts.hook_timeout_s);
+    return run_hook_gate(m, "prepare");
+}
+
+static void undo_release(struct vmm *m)
+{
+    run_hook_logged(m, "release", "end", m->release_reason);
+    free(m->hook_xml);
+    m->hook_xml = NULL;
+}
+
+static int step_start(struct vmm *m)
+{
+    return run_hook_gate(m, "start");
+}
+
+static void undo_stopped(struct vmm *m)
+{
+    run_hook_logged(m, "stopped", "end", NULL);
+}
+
+/* Why the VM ended, in libvirt's words, for release end REASON. */
+static const char *stop_reason(int status)
+{
+    return status == EXIT_GUEST_CRASH ? "crashed" : status > 128 ? "destroyed"
+         : status == EXIT_VMM_FAILURE ? "failed" : "shutdown";
+}
+
 static int step_run(struct vmm *m)
 {
     struct vm *vm = &m->vm;
     if (vm_start_vcpus(vm) < 0)
         vm_stop(vm, EXIT_VMM_FAILURE);
+    else
+        run_hook_logged(m, "started", "begin", NULL);
     struct pollfd fds[2] = {{.fd = vm->stop_efd, .events = POLLIN}, {.fd = m->signal_fd, .events = POLLIN}};
     while (!vm_stopping(vm)) {
         if (poll(fds, 2, -1) < 0 && errno != EINTR) {
@@ -240,6 +303,7 @@ static int step_run(struct vmm *m)
     }
     vm_join_vcpus(vm);
     m->stats.t_end_ns = clock_now_ns();
+    m->release_reason = stop_reason(vm->exit_status);
     if (m->tiering) {
         tiering_stop(m->tiering);
         if (tiering_audit(m->tiering) && vm->exit_status == 0)
@@ -273,12 +337,14 @@ static const struct step {
     void (*undo)(struct vmm *m);
 } steps[] = {
     {"signals", step_signals, undo_signals},      /* first: every thread inherits the mask */
+    {"prepare hooks", step_prepare, undo_release},
     {"load payload", step_payload, undo_payload},
     {"create VM", step_vm, undo_vm},
     {"set up guest image", step_guest_image, NULL},
     {"create vCPUs", step_vcpus, undo_vcpus},
     {"tiering", step_tiering, undo_tiering},
     {"operator API", step_api, undo_api},
+    {"start hooks", step_start, undo_stopped},
     {"run", step_run, NULL},
     {"write stats", step_stats, NULL},
 };
@@ -325,6 +391,8 @@ static int parse_options(struct vmm *m, int argc, char **argv)
         return EXIT_BAD_INPUT;
     }
     log_set_quiet(m->opts.quiet);
+    if (m->opts.domain_notes[0])
+        log_info("domain XML: arom has no use for: %s", m->opts.domain_notes);
     set_identity(m);
     return 0;
 }

@@ -7,7 +7,9 @@
 
 #include "arom/abi.h"
 #include "lib/err.h"
+#include "vmm/domain_xml.h"
 #include "vmm/layout.h"
+#include "vmm/libvirt_source.h"
 #include "vmm/options.h"
 
 enum opt_type {
@@ -26,6 +28,8 @@ enum opt_type {
     OPT_PROFILE,    /* char[32]: a preset's name */
     OPT_PATH,       /* char[256]: a path, inline */
     OPT_CONFIG,     /* --config FILE */
+    OPT_DOMAIN,     /* --domain-xml FILE */
+    OPT_LIBVIRT,    /* char *, applied with the config files (--libvirt, --domain) */
 };
 
 struct opt_desc {
@@ -51,6 +55,17 @@ static const struct opt_desc opt_table[] = {
      .help = "number of vCPUs (default 1)"},
     {.name = "config", .type = OPT_CONFIG, .metavar = "FILE",
      .help = "read settings from a JSON object; the CLI overrides it", .cli_only = true},
+    {.name = "domain-xml", .type = OPT_DOMAIN, .metavar = "FILE",
+     .help = "read the VM from libvirt domain XML (docs/LIBVIRT.md); the CLI overrides it", .cli_only = true},
+    {.name = "libvirt", .type = OPT_LIBVIRT, .offset = OFF(libvirt_uri), .metavar = "URI",
+     .help = "with --domain: read the VM from this libvirt connection (qemu:///system, test:///node.xml)",
+     .cli_only = true},
+    {.name = "domain", .type = OPT_LIBVIRT, .offset = OFF(libvirt_domain), .metavar = "NAME",
+     .help = "the libvirt domain to run (with --libvirt)", .cli_only = true},
+    {.name = "hooks-dir", .type = OPT_STR, .offset = OFF(hooks_dir), .metavar = "DIR|off",
+     .help = "run libvirt-style lifecycle hooks DIR/arom, DIR/arom.d/* (default /etc/libvirt/hooks)"},
+    {.name = "hook-timeout", .type = OPT_DURATION, .offset = OFF(hook_timeout_s), .min = 0.1, .max = 3600,
+     .metavar = "DURATION", .help = "how long one hook may run before it is killed (default 30s)"},
     {.name = "stats-json", .type = OPT_STR, .offset = OFF(stats_json), .metavar = "FILE",
      .help = "write a JSON summary at exit ('-' = stdout)"},
     {.name = "name", .type = OPT_STR, .offset = OFF(name), .metavar = "NAME",
@@ -141,18 +156,21 @@ void options_init(struct vmm_options *o)
     o->tiering.samples_per_gib = 256;
     o->tiering.max_slowdown_pct = 2;
     o->tiering.exit_cost_us = 0;      /* 0: the host's default (options_validate) */
+    o->hook_timeout_s = 30;
     snprintf(o->profile, sizeof o->profile, "%s", LTRAM_DEFAULT_PROFILE);
 }
 
 void options_free(struct vmm_options *o)
 {
     for (size_t i = 0; i < NOPTS; i++) {
-        if (opt_table[i].type == OPT_STR) {
+        if (opt_table[i].type == OPT_STR || opt_table[i].type == OPT_LIBVIRT) {
             char **p = (char **)((char *)o + opt_table[i].offset);
             free(*p);
             *p = NULL;
         }
     }
+    free(o->domain_text);
+    o->domain_text = NULL;
 }
 
 static const struct opt_desc *find_opt(const char *name)
@@ -305,7 +323,13 @@ static int set_opt(const struct opt_desc *d, struct vmm_options *o, const char *
             return fail(err, errlen, "--%s: '%s' is not a usable path", d->name, value);
         snprintf(field, sizeof o->tiering.trace_path, "%s", value);
         break;
+    case OPT_LIBVIRT:
+        free(*(char **)field);
+        if (!(*(char **)field = strdup(value)))
+            return fail(err, errlen, "out of memory");
+        break;
     case OPT_CONFIG:
+    case OPT_DOMAIN:
         return fail(err, errlen, "--%s cannot be set here", d->name);
     }
     if (rc == 0)
@@ -387,36 +411,94 @@ out:
 
 #define CONFIG_MAX_BYTES (1 << 20)
 
-/* Read at most CONFIG_MAX_BYTES + 1 bytes: a larger file is refused
- * without reading it all, and a NUL inside it is an error rather than the
- * end of the text (JSON after it would be silently ignored). */
-static int apply_config_file(struct vmm_options *o, const char *path, char *err, size_t errlen)
+/* The text of a settings file (--config, --domain-xml) into *text: at most
+ * CONFIG_MAX_BYTES + 1 bytes are read, so a larger file is refused without
+ * reading it all, and a NUL inside it is an error rather than the end of
+ * the text (settings after it would be silently ignored). */
+static int read_settings_file(const char *opt, const char *path, char **text, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
+    *text = NULL;
     if (!f)
-        return fail(err, errlen, "--config %s: %s", path, strerror(errno));
-    char *text = malloc(CONFIG_MAX_BYTES + 2);
-    if (!text) {
+        return fail(err, errlen, "--%s %s: %s", opt, path, strerror(errno));
+    char *t = malloc(CONFIG_MAX_BYTES + 2);
+    if (!t) {
         fclose(f);
         return fail(err, errlen, "out of memory");
     }
-    size_t n = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
-    const char *nul = memchr(text, '\0', n);
-    int rc;
+    size_t n = fread(t, 1, CONFIG_MAX_BYTES + 1, f);
+    const char *nul = memchr(t, '\0', n);
+    int rc = 0;
     if (ferror(f))
-        rc = fail(err, errlen, "--config %s: %s", path, strerror(errno));
+        rc = fail(err, errlen, "--%s %s: %s", opt, path, strerror(errno));
     else if (n == 0)
-        rc = fail(err, errlen, "--config %s: empty", path);
+        rc = fail(err, errlen, "--%s %s: empty", opt, path);
     else if (n > CONFIG_MAX_BYTES)
-        rc = fail(err, errlen, "--config %s: larger than 1 MiB", path);
+        rc = fail(err, errlen, "--%s %s: larger than 1 MiB", opt, path);
     else if (nul)
-        rc = fail(err, errlen, "--config %s: contains a NUL byte at offset %zu", path, (size_t)(nul - text));
-    else {
-        text[n] = '\0';
-        rc = options_apply_json(o, text, path, err, errlen);
-    }
-    free(text);
+        rc = fail(err, errlen, "--%s %s: contains a NUL byte at offset %zu", opt, path, (size_t)(nul - t));
     fclose(f);
+    if (rc) {
+        free(t);
+        return rc;
+    }
+    t[n] = '\0';
+    *text = t;
+    return 0;
+}
+
+static int apply_config_file(struct vmm_options *o, const char *path, char *err, size_t errlen)
+{
+    char *text;
+    int rc = read_settings_file("config", path, &text, err, errlen);
+    if (rc == 0)
+        rc = options_apply_json(o, text, path, err, errlen);
+    free(text);
+    return rc;
+}
+
+int options_apply_domain(struct vmm_options *o, const char *xml, const char *origin, char *err, size_t errlen)
+{
+    struct domain_def d;
+    int rc = domain_xml_parse(xml, strlen(xml), origin, &d, err, errlen);
+    for (size_t i = 0; rc == 0 && i < d.n; i++) {
+        char inner[256];
+        if ((rc = set_opt(find_opt(d.s[i].key), o, d.s[i].value, inner, sizeof inner)) < 0)
+            fail(err, errlen, "%s: %s", origin, inner);
+    }
+    if (rc < 0)
+        return rc;
+    free(o->domain_text);
+    if (!(o->domain_text = strdup(xml)))
+        return fail(err, errlen, "out of memory");
+    snprintf(o->domain_notes, sizeof o->domain_notes, "%s", d.notes);
+    return 0;
+}
+
+static int apply_domain_file(struct vmm_options *o, const char *path, char *err, size_t errlen)
+{
+    char *text;
+    int rc = read_settings_file("domain-xml", path, &text, err, errlen);
+    if (rc == 0)
+        rc = options_apply_domain(o, text, path, err, errlen);
+    free(text);
+    return rc;
+}
+
+/* --libvirt URI --domain NAME, after the command line named both. */
+static int apply_libvirt(struct vmm_options *o, char *err, size_t errlen)
+{
+    if (!o->libvirt_uri && !o->libvirt_domain)
+        return 0;
+    if (!o->libvirt_uri || !o->libvirt_domain)
+        return fail(err, errlen, "--libvirt URI and --domain NAME go together");
+    char *xml, origin[512];
+    int rc = libvirt_domain_xml(o->libvirt_uri, o->libvirt_domain, &xml, err, errlen);
+    if (rc < 0)
+        return rc;
+    snprintf(origin, sizeof origin, "%s domain %s", o->libvirt_uri, o->libvirt_domain);
+    rc = options_apply_domain(o, xml, origin, err, errlen);
+    free(xml);
     return rc;
 }
 
@@ -487,9 +569,12 @@ static int options_pass(struct vmm_options *o, int argc, char **argv, bool confi
         if (!d)
             return -EINVAL;
         int rc = 0;
+        bool early = d->type == OPT_CONFIG || d->type == OPT_DOMAIN || d->type == OPT_LIBVIRT;
         if (config_pass && d->type == OPT_CONFIG)
             rc = apply_config_file(o, value, err, errlen);
-        else if (!config_pass && d->type != OPT_CONFIG)
+        else if (config_pass && d->type == OPT_DOMAIN)
+            rc = apply_domain_file(o, value, err, errlen);
+        else if (config_pass == early)
             rc = set_opt(d, o, value, err, errlen);
         if (rc < 0)
             return rc;
@@ -503,6 +588,8 @@ int options_parse_argv(struct vmm_options *o, int argc, char **argv, char *err, 
     /* The config file first, so everything on the command line overrides it. */
     int i;
     int rc = options_pass(o, argc, argv, true, &i, err, errlen);
+    if (rc == 0)
+        rc = apply_libvirt(o, err, errlen);
     if (rc == 0)
         rc = options_pass(o, argc, argv, false, &i, err, errlen);
     if (rc < 0)

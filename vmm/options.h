@@ -30,6 +30,12 @@ struct vmm_options {
     char *uuid;               /* the VM's UUID; default random */
     char *api_sock;           /* the operator API's unix socket, or NULL */
     char *run_dir;            /* aromd's run directory: the API socket goes to RUN_DIR/vms/NAME.sock */
+    char *libvirt_uri;        /* --libvirt URI --domain NAME: the definition comes from libvirt */
+    char *libvirt_domain;
+    char *domain_text;        /* the domain XML the VM came from (--domain-xml, --libvirt), or NULL */
+    char domain_notes[512];   /* what of it arom ignored */
+    char *hooks_dir;          /* libvirt-style lifecycle hooks; NULL: /etc/libvirt/hooks; "off": none */
+    double hook_timeout_s;
     bool quiet;
     bool help;
     bool version;
@@ -53,9 +59,14 @@ void options_init(struct vmm_options *o);
 void options_free(struct vmm_options *o);
 
 /* Parse argv: options, then PAYLOAD, then guest args (an optional "--"
- * separates them). --config FILE is applied first, whatever its position.
+ * separates them). --config FILE, --domain-xml FILE and --libvirt URI
+ * --domain NAME are applied first, whatever their position.
  * Returns 0 or -EINVAL with a message in err. */
 int options_parse_argv(struct vmm_options *o, int argc, char **argv, char *err, size_t errlen);
+
+/* Apply a libvirt domain XML (text) as settings (vmm/domain_xml.h); the
+ * text is kept for hooks. 0 or -EINVAL with err. */
+int options_apply_domain(struct vmm_options *o, const char *xml, const char *origin, char *err, size_t errlen);
 
 /* Apply a JSON object (text) of settings; unknown keys are errors. */
 int options_apply_json(struct vmm_options *o, const char *json, const char *origin,

@@ -12,8 +12,8 @@
  *   224..255  the rest as aromd's JSON config
  *
  * Invariants (abort() on violation, besides ASan/UBSan/LSan):
- *  - endpoint statuses are documented ones (200 400 404 405 413 415 500
- *    502); every body parses as a JSON object, a non-2xx one with a
+ *  - endpoint statuses are documented ones (200 400 404 405 409 413 415
+ *    500 502 503); every body parses as a JSON object, a non-2xx one with a
  *    non-empty string "error"; 405 sets allow; unknown paths 404;
  *  - a parsed reply has a status of 100..599 and a body within the input,
  *    NUL-terminated at its length;
@@ -45,7 +45,7 @@ static void violation(const char *fmt, ...)
 
 static void check_response(const struct api_response *r)
 {
-    static const unsigned ok[] = {200, 400, 404, 405, 413, 415, 500, 502};
+    static const unsigned ok[] = {200, 400, 404, 405, 409, 413, 415, 500, 502, 503};
     size_t i = 0;
     while (i < sizeof ok / sizeof ok[0] && ok[i] != r->status)
         i++;
@@ -95,6 +95,11 @@ static void fuzz_request(const uint8_t *data, size_t size)
     check_response(&r);
     api_response_free(&r);
     vms[0].pinned = vms[1].pinned = false;
+    if (inv.n_external > 64) {  /* keep the table small; a fresh one now and then */
+        free(inv.external);
+        inv.external = NULL;
+        inv.n_external = 0;
+    }
     free(copy);
     free(path);
 }

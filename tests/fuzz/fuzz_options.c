@@ -1,16 +1,21 @@
 /* libFuzzer target: arom-vmm's option and config parser (vmm/options.c and
- * the number parsers of lib/parse.c under it). Each input is used three ways:
+ * the number parsers of lib/parse.c under it) and the libvirt domain XML
+ * parser it applies (vmm/domain_xml.c). Each input is used four ways:
  *
  *  (a) as a NUL-separated argv list (after "arom-vmm"): options_init,
  *      options_parse_argv, options_validate, options_free. A --config value
  *      is never opened as given (the fuzzer must not read arbitrary files,
  *      let alone block on /dev/stdin): it names the config file of (c),
  *      or - by its first letter - a missing file ('n'), a directory ('d')
- *      or an empty file ('z');
+ *      or an empty file ('z'); a --domain-xml value the same way, and a
+ *      --libvirt URI is always libvirt's built-in test:///default (no
+ *      daemon, no file);
  *  (b) as JSON text (a NUL-terminated copy) for options_apply_json, then
  *      options_validate;
  *  (c) written to a config file (created once in /tmp, rewritten each
  *      input) and parsed as "arom-vmm --config FILE p.elf";
+ *  (d) as domain XML (the same NUL-terminated copy) for
+ *      options_apply_domain, then options_validate;
  * and each argv word also goes through every lib/parse.h parser (share_bytes
  * with the totals arom-vmm can pass and totals near 2^64, where doubles
  * round: a bug found that way is fixed, its input in the corpus).
@@ -152,18 +157,21 @@ static void run_argv(int argc, char **argv)
     free_options(&o);
 }
 
-static void run_json(const char *text)
+typedef int settings_fn(struct vmm_options *o, const char *text, const char *origin, char *err, size_t errlen);
+
+/* (b) and (d): settings text through fn, then validate. */
+static void run_settings(settings_fn *fn, const char *what, const char *text)
 {
     struct vmm_options o;
-    char err[256];
+    char err[1024];
     memset(err, 0, sizeof err);
     options_init(&o);
-    int rc = options_apply_json(&o, text, "fuzz.json", err, sizeof err);
-    check_rc(rc, err, sizeof err, "options_apply_json");
+    int rc = fn(&o, text, "fuzz", err, sizeof err);
+    check_rc(rc, err, sizeof err, what);
     if (rc == 0) {
         memset(err, 0, sizeof err);
         rc = options_validate(&o, err, sizeof err);
-        check_rc(rc, err, sizeof err, "options_validate after JSON");
+        check_rc(rc, err, sizeof err, "options_validate after settings");
         if (rc == 0)
             check_valid(&o);
     }
@@ -263,19 +271,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         i += strlen(text + i) + 1;
     }
     argv[argc] = NULL;
+    /* Options that name files or connections: never as given. */
+    static const char *const named[] = {"--config", "--domain-xml", "--libvirt"};
     for (int i = 1; i < argc; i++) {
-        if (strncmp(argv[i], "--config", 8))
-            continue;
-        if (argv[i][8] == 0 && i + 1 < argc) {
-            argv[i + 1] = (char *)config_target(argv[i + 1]);
-            i++;
-        } else if (argv[i][8] == '=') {
-            const char *target = config_target(argv[i] + 9);
-            char *s = malloc(strlen(target) + 10);
-            if (!s)
-                abort();
-            sprintf(s, "--config=%s", target);
-            argv[i] = owned[nowned++] = s;
+        for (size_t k = 0; k < sizeof named / sizeof named[0]; k++) {
+            size_t n = strlen(named[k]);
+            if (strncmp(argv[i], named[k], n) || (argv[i][n] && argv[i][n] != '='))
+                continue;
+            const char *value = argv[i][n] ? argv[i] + n + 1 : i + 1 < argc ? argv[i + 1] : NULL;
+            if (!value)
+                break;
+            const char *target = k == 2 ? "test:///default" : config_target(value);
+            if (!argv[i][n]) {
+                argv[++i] = (char *)target;
+            } else {
+                char *s = malloc(n + strlen(target) + 2);
+                if (!s)
+                    abort();
+                sprintf(s, "%s=%s", named[k], target);
+                argv[i] = owned[nowned++] = s;
+            }
+            break;
         }
     }
     run_argv(argc, argv);
@@ -283,11 +299,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         run_parsers(argv[i]);
 
     /* (b) the same bytes as JSON text (up to the first NUL) */
-    run_json(text);
+    run_settings(options_apply_json, "options_apply_json", text);
 
     /* (c) the same bytes as a config file */
     char *cfg_argv[] = {"arom-vmm", "--config", cfg_path, "p.elf", NULL};
     run_argv(4, cfg_argv);
+
+    /* (d) the same bytes as domain XML */
+    run_settings(options_apply_domain, "options_apply_domain", text);
 
     for (int i = 0; i < nowned; i++)
         free(owned[i]);

@@ -11,17 +11,17 @@
 # missing).
 FUZZ_HYPERCALL_SRCS = vmm/hypercall.c vmm/guest_mem.c vmm/pagetable.c vmm/stats.c \
 	lib/log.c lib/clock.c lib/json.c
-FUZZ_OPTIONS_SRCS = vmm/options.c lib/parse.c lib/err.c tiering/ltram_profile.c
+FUZZ_OPTIONS_SRCS = vmm/options.c vmm/domain_xml.c vmm/libvirt_source.c lib/parse.c lib/err.c tiering/ltram_profile.c
 FUZZ_API_SRCS = vmm/api.c vmm/api_metrics.c lib/json.c lib/prom.c lib/parse.c
 FUZZ_HOST_SRCS = host/host_api.c host/inventory.c host/http_client.c host/registry.c host/budget.c \
-	host/aromd_options.c vmm/api.c vmm/api_metrics.c vmm/options.c tiering/ltram_profile.c \
+	host/aromd_options.c vmm/api.c vmm/api_metrics.c vmm/options.c vmm/domain_xml.c vmm/libvirt_source.c tiering/ltram_profile.c \
 	lib/json.c lib/prom.c lib/parse.c lib/err.c lib/log.c lib/clock.c lib/run_dir.c
 
 FUZZ_CCOPTS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 	-Wall -Wextra -Wshadow -Wno-unused-parameter
-FUZZ_CPPOPTS = -I$(top_srcdir)/include -I$(top_srcdir) -I$(top_builddir) -D_GNU_SOURCE $(JSONC_CFLAGS)
-FUZZ_LINKLIBS = $(JSONC_LIBS) $(MHD_LIBS) $(LIBS) -lm
+FUZZ_CPPOPTS = -I$(top_srcdir)/include -I$(top_srcdir) -I$(top_builddir) -D_GNU_SOURCE $(JSONC_CFLAGS) $(XML_CFLAGS) $(LIBVIRT_CFLAGS)
+FUZZ_LINKLIBS = $(JSONC_LIBS) $(MHD_LIBS) $(XML_LIBS) $(LIBVIRT_LIBS) $(LIBS) -lm
 FUZZ_DEPS = $(wildcard $(top_srcdir)/include/arom/*.h $(top_srcdir)/vmm/*.h \
 	$(top_srcdir)/lib/*.h $(top_srcdir)/tiering/*.h $(top_srcdir)/host/*.h)
 

@@ -287,6 +287,23 @@ options = {
     'json-nul-inside': b'{"mem": "1G", "payload": "p"}\0{"vcpus": 3}',
     'json-whitespace': b' \n\t{ "vcpus" : 1 }\n\n',
     'json-empty-object': b'{}',
+    # (d): the bytes as libvirt domain XML
+    'xml-domain': (b"<domain type='kvm'><name>kv1</name><uuid>11111111-2222-4333-8444-555555555555</uuid>"
+                   b"<memory unit='MiB'>128</memory><currentMemory unit='KiB'>131072</currentMemory>"
+                   b"<vcpu placement='static' current='1'>2</vcpu><os><type arch='x86_64'>hvm</type>"
+                   b"<kernel>/p/kvcache.elf</kernel><cmdline>values=48M</cmdline><boot dev='hd'/></os>"
+                   b"<metadata><arom:tiering xmlns:arom='https://arom.dev/xmlns/libvirt/domain/1.0' "
+                   b"dram-budget='25%' ltram-profile='nor-flash' tokens='off' epoch-ms='250'/></metadata>"
+                   b"<devices><console type='pty'/></devices></domain>"),
+    'xml-disk': b"<domain type='kvm'><name>d</name><memory>65536</memory><devices><disk/></devices></domain>",
+    'xml-units': b"<domain type='kvm'><name>d</name><memory unit='TiB'>18446744073709551615</memory></domain>",
+    'xml-doctype': b"<!DOCTYPE d [<!ENTITY x 'y'>]><domain type='kvm'><name>&x;</name></domain>",
+    'xml-malformed': b"<domain type='kvm'><name>d</name><memory>1</memo",
+    'xml-foreign-metadata': (b"<domain type='kvm'><name>d</name><memory unit='M'>64</memory><metadata>"
+                             b"<x:tiering xmlns:x='urn:other' dram-budget='1'/><a:tiering "
+                             b"xmlns:a='https://arom.dev/xmlns/libvirt/domain/1.0' colour='x'/></metadata></domain>"),
+    'argv-domain-xml': argv('--domain-xml', 'f', '--mem', '64M', 'p.elf'),
+    'argv-libvirt': argv('--libvirt', 'qemu:///system', '--domain', 'test', '--hooks-dir', 'off', '--hook-timeout', '2s'),
 }
 
 
@@ -460,6 +477,13 @@ host_seeds = {
     'pin-trailing': hreq('PATCH', '/v1/vms/a1', '{"dram_budget": 1} x'),
     'pin-empty': hreq('PATCH', '/v1/vms/a1'),
     'pin-deep': hreq('PATCH', '/v1/vms/a1', '{"dram_budget": ' + '[' * 12 + ']' * 12 + '}'),
+    'external-put': hreq('PUT', '/v1/external/q1', '{"driver": "qemu", "uuid": "1111-aa", "mem_bytes": 1073741824}'),
+    'external-put-clash': hreq('PUT', '/v1/external/a1', '{"driver": "qemu"}'),
+    'external-put-bad': hreq('PUT', '/v1/external/q1', '{"driver": "QEMU!", "mem_bytes": -1}'),
+    'external-put-unknown': hreq('PUT', '/v1/external/q1', '{"driver": "qemu", "colour": 1}'),
+    'external-put-nodriver': hreq('PUT', '/v1/external/q1', '{}'),
+    'external-delete': hreq('DELETE', '/v1/external/q1'),
+    'external-get': hreq('GET', '/v1/external/q1'),
     'reply-ok': hreply('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}'),
     'reply-no-length': hreply('HTTP/1.0 404 Not Found\r\nX: y\r\n\r\n{"error": "e"}'),
     'reply-short': hreply('HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n{}'),

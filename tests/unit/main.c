@@ -51,6 +51,7 @@ static int (*const registrars[])(void) = {
     register_api_tests,
     register_budget_tests,
     register_aromd_tests,
+    register_domain_xml_tests,
 };
 
 int main(void)

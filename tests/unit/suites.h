@@ -32,5 +32,6 @@ int register_punch_tests(void);
 int register_api_tests(void);
 int register_budget_tests(void);
 int register_aromd_tests(void);
+int register_domain_xml_tests(void);
 
 #endif

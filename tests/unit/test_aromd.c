@@ -190,6 +190,18 @@ static void test_routes(void)
     expect(&h, "PATCH", "/v1/vms/nobody", "", 400, NULL);
     expect(&h, "DELETE", "/v1/vms/nobody", NULL, 405, "GET, PATCH");
     expect(&h, "GET", "/v1/nothing", NULL, 404, NULL);
+    /* VMs of other hypervisors, reported by libvirt's hook */
+    expect(&h, "PUT", "/v1/external/q1", "{\"driver\": \"qemu\", \"uuid\": \"ab-12\", \"mem_bytes\": 1024}", 200,
+           "\"driver\":\"qemu\"");
+    expect(&h, "GET", "/v1/vms", NULL, 200, "\"external\":[{\"name\":\"q1\",\"driver\":\"qemu\"");
+    expect(&h, "GET", "/v1/host", NULL, 200, "\"external\":1");
+    expect(&h, "PUT", "/v1/external/q1", "{\"driver\": \"QEMU\"}", 400, "bad value");
+    expect(&h, "PUT", "/v1/external/q1", "{\"mem_bytes\": 1}", 400, "driver: required");
+    expect(&h, "PUT", "/v1/external/q1", "{\"driver\": \"qemu\", \"x\": 1}", 400, "unknown field");
+    expect(&h, "GET", "/v1/external/q1", NULL, 405, "PUT, DELETE");
+    expect(&h, "DELETE", "/v1/external/q1", NULL, 200, NULL);
+    expect(&h, "DELETE", "/v1/external/q1", NULL, 404, "no reported VM q1");
+    expect(&h, "PUT", "/v1/external/..", "{\"driver\": \"qemu\"}", 404, NULL);
     inventory_fini(&inv);
 }
 
