@@ -52,17 +52,8 @@
 #include "vmm/api.h"
 #include "vmm/api_metrics.h"
 
-static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void violation(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "fuzz_api: INVARIANT VIOLATED: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    abort();
-}
+#define FUZZ_TARGET "fuzz_api"
+#include "tests/fuzz/violation.h"
 
 #define CHECK(cond, ...) do { if (!(cond)) violation(__VA_ARGS__); } while (0)
 

@@ -31,17 +31,8 @@
 #include "host/http_client.h"
 #include "lib/log.h"
 
-static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void violation(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "fuzz_host: INVARIANT VIOLATED: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    abort();
-}
+#define FUZZ_TARGET "fuzz_host"
+#include "tests/fuzz/violation.h"
 
 static void check_response(const struct api_response *r)
 {

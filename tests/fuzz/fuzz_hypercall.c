@@ -62,6 +62,9 @@
 #include "vmm/layout.h"
 #include "vmm/pagetable.h"
 
+#define FUZZ_TARGET "fuzz_hypercall"
+#include "tests/fuzz/violation.h"
+
 #define RAM_SIZE (8ull << 20)
 #define VCPUS 2u
 #define PAGE AROM_PAGE_SIZE
@@ -95,18 +98,6 @@ struct fake_tiering {
     uint64_t hints, demotions, promotions;
 };
 static struct fake_tiering fake;
-
-static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void violation(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "fuzz_hypercall: INVARIANT VIOLATED: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    abort();
-}
 
 #define CHECK(cond, ...) do { if (!(cond)) violation(__VA_ARGS__); } while (0)
 

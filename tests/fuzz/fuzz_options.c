@@ -41,6 +41,9 @@
 #include "vmm/layout.h"
 #include "vmm/options.h"
 
+#define FUZZ_TARGET "fuzz_options"
+#include "tests/fuzz/violation.h"
+
 #define MAX_ARGS 64
 
 /* The config file of (c): created once in /tmp and unlinked at once, so
@@ -50,18 +53,6 @@ static int cfg_fd = -1;
 static char cfg_path[64];
 static int cfg_ready;
 static FILE *devnull;        /* where --help's usage text goes */
-
-static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void violation(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "fuzz_options: INVARIANT VIOLATED: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    abort();
-}
 
 #define CHECK(cond, ...) do { if (!(cond)) violation(__VA_ARGS__); } while (0)
 

@@ -22,7 +22,7 @@ FUZZ_CCOPTS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-Wall -Wextra -Wshadow -Wno-unused-parameter
 FUZZ_CPPOPTS = -I$(top_srcdir)/include -I$(top_srcdir) -I$(top_builddir) -D_GNU_SOURCE $(JSONC_CFLAGS) $(XML_CFLAGS) $(LIBVIRT_CFLAGS)
 FUZZ_LINKLIBS = $(JSONC_LIBS) $(MHD_LIBS) $(XML_LIBS) $(LIBVIRT_LIBS) $(LIBS) -lm
-FUZZ_DEPS = $(wildcard $(top_srcdir)/include/arom/*.h $(top_srcdir)/vmm/*.h \
+FUZZ_DEPS = $(top_srcdir)/tests/fuzz/violation.h $(wildcard $(top_srcdir)/include/arom/*.h $(top_srcdir)/vmm/*.h \
 	$(top_srcdir)/lib/*.h $(top_srcdir)/tiering/*.h $(top_srcdir)/host/*.h)
 
 FUZZ_TARGETS = hypercall options api host
@@ -43,7 +43,7 @@ TESTS += tests/fuzz/run.sh
 TESTS_ENVIRONMENT += AROM_FUZZ_BINDIR=$(abs_top_builddir)/tests/fuzz AROM_HAVE_FUZZER=$(have_fuzzer)
 dist_noinst_SCRIPTS += tests/fuzz/run.sh tests/fuzz/make-seeds.py
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz_hypercall.c tests/fuzz/fuzz_options.c \
-	tests/fuzz/fuzz_api.c tests/fuzz/fuzz_host.c tests/fuzz/options.dict tests/fuzz/api.dict tests/fuzz/host.dict tests/fuzz/corpus tests/fuzz/crashes
+	tests/fuzz/violation.h tests/fuzz/fuzz_api.c tests/fuzz/fuzz_host.c tests/fuzz/options.dict tests/fuzz/api.dict tests/fuzz/host.dict tests/fuzz/corpus tests/fuzz/crashes
 CLEANFILES += $(FUZZ_BINS)
 
 FUZZ_V_CC = $(fuzz__v_CC_@AM_V@)
