@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,10 +58,12 @@ static void supervise(pid_t pid, int in, int errfd, const char *xml, uint64_t de
         close(in);
         in = -1;
     }
+    int exited = (int)syscall(SYS_pidfd_open, pid, 0);   /* readable once the hook exits */
     while (clock_now_ns() < deadline) {
-        struct pollfd fds[2] = {{.fd = errfd, .events = POLLIN}, {.fd = in, .events = POLLOUT}};
+        struct pollfd fds[3] = {{.fd = errfd, .events = POLLIN}, {.fd = in, .events = POLLOUT},
+                                {.fd = exited, .events = POLLIN}};
         uint64_t left = (deadline - clock_now_ns()) / 1000000;
-        int n = poll(fds, 2, left > 100 ? 100 : (int)left + 1);     /* poll skips fds < 0 */
+        int n = poll(fds, 3, left > 100 ? 100 : (int)left + 1);     /* poll skips fds < 0 */
         if (n < 0 && errno != EINTR)
             break;
         if (in >= 0 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
@@ -101,6 +104,8 @@ static void supervise(pid_t pid, int in, int errfd, const char *xml, uint64_t de
         close(in);
     if (errfd >= 0)
         close(errfd);
+    if (exited >= 0)
+        close(exited);
 }
 
 static void run_one(const struct hooks *h, const char *path, char *const argv[], struct outcome *o)
