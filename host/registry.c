@@ -69,7 +69,8 @@ int registry_scan(const char *run_dir, struct vm_entry **out, size_t *n, char *e
         *n = 0;
         return rc;
     }
-    qsort(*out, *n, sizeof **out, by_name);
+    if (*n)
+        qsort(*out, *n, sizeof **out, by_name);     /* qsort(NULL, 0) is undefined */
     return 0;
 }
 

@@ -127,6 +127,9 @@ static void test_registry_lists_valid_sockets_by_name(void)
     free(e);
     snprintf(vms, sizeof vms, "%s/vms", dir);
     mkdir(vms, 0700);
+    CU_ASSERT_EQUAL(registry_scan(dir, &e, &n, err, sizeof err), 0);   /* empty: none (and no qsort of NULL) */
+    CU_ASSERT_EQUAL(n, 0);
+    free(e);
     const char *names[] = {"zeta.sock", "alpha.sock", ".hidden.sock", "bad name.sock", "notasock"};
     for (size_t i = 0; i < 5; i++) {
         snprintf(p, sizeof p, "%s/%s", vms, names[i]);
