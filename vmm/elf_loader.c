@@ -42,6 +42,7 @@ struct ctx {
     size_t len;
     uint64_t ram_size;
     uint64_t min_gpa;
+    unsigned flags;    /* ELF_LOAD_* */
     char *err;
     size_t errlen;
     Elf64_Ehdr eh;
@@ -180,6 +181,8 @@ static int classify_phdr(const struct ctx *c, unsigned i, const Elf64_Phdr *ph)
         return FAIL(c, -ENOEXEC, "segment %u: PT_DYNAMIC present: dynamically linked payloads are "
                     "not supported (link with -static)", i);
     case PT_TLS:
+        if (c->flags & ELF_LOAD_TLS)
+            return 0;           /* the C library sets it up from AT_PHDR */
         return FAIL(c, -ENOEXEC, "segment %u: PT_TLS present: thread-local storage is not "
                     "supported by arom-vmm", i);
     case PT_SHLIB:
@@ -346,7 +349,19 @@ static void fill_info(const struct ctx *c, struct elf_image_info *info)
     }
     *info = (struct elf_image_info){
         .entry = c->eh.e_entry, .load_start = lo, .load_end = hi, .segments = c->nseg,
+        .phnum = c->eh.e_phnum, .phent = c->eh.e_phentsize,
     };
+    /* Where the program headers are in memory (AT_PHDR): PT_PHDR, else the
+     * segment that loads the file's start. */
+    for (unsigned i = 0; i < c->eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        read_phdr(c, i, &ph);
+        if (ph.p_type == PT_PHDR)
+            info->phdr = ph.p_vaddr;
+    }
+    for (unsigned i = 0; !info->phdr && i < c->nseg; i++)
+        if (c->seg[i].offset <= c->eh.e_phoff && c->eh.e_phoff < c->seg[i].offset + c->seg[i].filesz)
+            info->phdr = c->seg[i].gpa + (c->eh.e_phoff - c->seg[i].offset);
 }
 
 static int check_args(const void *buf, const void *ram, uint64_t ram_size, char *err,
@@ -369,13 +384,19 @@ static int check_args(const void *buf, const void *ram, uint64_t ram_size, char 
 int elf_load(const void *buf, size_t len, void *ram, uint64_t ram_size, uint64_t min_gpa,
              struct elf_image_info *info, char *err, size_t errlen)
 {
+    return elf_load_flags(buf, len, ram, ram_size, min_gpa, 0, info, err, errlen);
+}
+
+int elf_load_flags(const void *buf, size_t len, void *ram, uint64_t ram_size, uint64_t min_gpa, unsigned flags,
+                   struct elf_image_info *info, char *err, size_t errlen)
+{
     int ret = check_args(buf, ram, ram_size, err, errlen);
     if (ret)
         return ret;
 
     /* ~3 KiB: fine on the VMM's main thread stack. */
     struct ctx c = {
-        .file = buf, .len = len, .ram_size = ram_size, .min_gpa = min_gpa,
+        .file = buf, .len = len, .ram_size = ram_size, .min_gpa = min_gpa, .flags = flags,
         .err = err, .errlen = errlen,
     };
     if ((ret = check_ehdr(&c)) != 0 || (ret = check_phdrs(&c)) != 0 ||

@@ -21,7 +21,12 @@ struct elf_image_info {
     uint64_t load_start;   /* lowest loaded GPA */
     uint64_t load_end;     /* one past the highest loaded byte (p_vaddr + p_memsz max) */
     unsigned segments;     /* PT_LOAD segments loaded (zero-sized ones are not counted) */
+    uint64_t phdr;         /* GPA of the program headers when loaded (AT_PHDR), 0 if not loaded */
+    unsigned phnum, phent; /* AT_PHNUM, AT_PHENT */
 };
+
+/* elf_load_flags: also accept PT_TLS (Linux programs: their C library sets it up). */
+#define ELF_LOAD_TLS 1u
 
 /*
  * Validate the ELF file in buf[0..len) and copy its PT_LOAD segments into
@@ -43,6 +48,8 @@ struct elf_image_info {
  */
 int elf_load(const void *buf, size_t len, void *ram, uint64_t ram_size, uint64_t min_gpa,
              struct elf_image_info *info, char *err, size_t errlen);
+int elf_load_flags(const void *buf, size_t len, void *ram, uint64_t ram_size, uint64_t min_gpa, unsigned flags,
+                   struct elf_image_info *info, char *err, size_t errlen);
 
 /*
  * Read the whole file at path into a malloc'd buffer (caller frees *buf).

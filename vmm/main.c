@@ -24,6 +24,7 @@
 #include "vmm/hc_tiering.h"
 #include "vmm/hooks.h"
 #include "vmm/layout.h"
+#include "vmm/linux.h"
 #include "vmm/options.h"
 #include "vmm/pagetable.h"
 #include "vmm/vcpu.h"
@@ -42,6 +43,8 @@ struct vmm {
     unsigned vcpus_created;
     struct tiering *tiering;      /* NULL with --ltram off */
     char name[OPTIONS_NAME_MAX + 1], uuid[37];
+    struct linux_proc linux_proc; /* --linux */
+    char **linux_argv;
     struct api_vm api;
     struct hooks hooks;
     char *hook_xml;               /* the domain XML hooks read */
@@ -51,6 +54,8 @@ struct vmm {
 static int step_payload(struct vmm *m)
 {
     char err[256];
+    if (m->opts.linux_mode)
+        return 0;               /* linux_load reads it, with its own rules */
     if (elf_read_file(m->opts.payload, MAX_PAYLOAD_BYTES, &m->image, &m->image_len, err, sizeof err) < 0) {
         log_error("%s", err);
         return EXIT_BAD_INPUT;
@@ -74,10 +79,75 @@ static void undo_vm(struct vmm *m)
     vm_destroy(&m->vm);
 }
 
+/* argv of a Linux guest: the payload, then the arguments as given (or the
+ * config file's "args", split at spaces). */
+static char **linux_argv(struct vmm *m, int *argc)
+{
+    const struct vmm_options *o = &m->opts;
+    int n = 1 + (o->guest_argv ? o->guest_argc : 0);
+    char *copy = o->guest_argv || !o->args ? NULL : strdup(o->args);
+    for (char *c = copy; c && *c; c++)
+        n += *c == ' ';
+    char **v = calloc((size_t)n + 2, sizeof *v);
+    if (!v)
+        return NULL;
+    int k = 0;
+    v[k++] = o->payload;
+    for (int i = 0; o->guest_argv && i < o->guest_argc; i++)
+        v[k++] = o->guest_argv[i];
+    for (char *save, *t = copy ? strtok_r(copy, " ", &save) : NULL; t; t = strtok_r(NULL, " ", &save))
+        v[k++] = t;
+    v[n + 1] = copy;            /* freed with v */
+    *argc = k;
+    return v;
+}
+
+static int linux_image(struct vmm *m)
+{
+    struct vm *vm = &m->vm;
+    char err[512];
+    cpu_setup_system_area(&vm->mem, 1);
+    if (pagetable_build(vm->mem.host, vm->mem.size, 1, &vm->cr3) < 0) {
+        log_error("cannot build page tables for %llu bytes of RAM", (unsigned long long)vm->mem.size);
+        return EXIT_VMM_FAILURE;
+    }
+    linux_write_entry_stub(&vm->mem);
+    int argc;
+    if (!(m->linux_argv = linux_argv(m, &argc)))
+        return EXIT_VMM_FAILURE;
+    struct linux_config cfg = {.exe = m->opts.payload, .argv = m->linux_argv, .argc = argc,
+                               .root = m->opts.linux_root, .root_rw = m->opts.linux_root_rw};
+    int rc = linux_load(&m->linux_proc, &vm->mem, vm->cr3, &cfg, &vm->entry, &vm->linux_rsp, err, sizeof err);
+    if (rc < 0) {
+        log_error("%s", err);
+        return rc == -ENOMEM || rc == -EIO ? EXIT_VMM_FAILURE : EXIT_BAD_INPUT;
+    }
+    vm->lx = &m->linux_proc;
+    hypercall_init(&vm->hc, &vm->mem, vm->cr3, &m->stats, STDOUT_FILENO);
+    return 0;
+}
+
+static void undo_guest_image(struct vmm *m)
+{
+    if (m->vm.lx)
+        linux_release(&m->linux_proc);
+    m->vm.lx = NULL;
+    if (m->linux_argv) {
+        int n = 0;
+        while (m->linux_argv[n])
+            n++;
+        free(m->linux_argv[n + 1]);
+    }
+    free(m->linux_argv);
+    m->linux_argv = NULL;
+}
+
 static int step_guest_image(struct vmm *m)
 {
     struct vm *vm = &m->vm;
     char err[256];
+    if (m->opts.linux_mode)
+        return linux_image(m);
     if (elf_load(m->image, m->image_len, vm->mem.host, vm->mem.size, AROM_LOAD_MIN, &m->info,
                  err, sizeof err) < 0) {
         log_error("%s: %s", m->opts.payload, err);
@@ -326,6 +396,8 @@ static int step_stats(struct vmm *m)
     json_object_object_add(o, "exit_status", json_object_new_int(m->vm.exit_status));
     if (m->tiering)
         json_object_object_add(o, "tiering", tiering_stats_json(m->tiering, false));
+    if (m->vm.lx)
+        json_object_object_add(o, "linux", linux_stats_json(m->vm.lx));
     int rc = stats_write_json(o, m->opts.stats_json);
     json_object_put(o);
     return rc < 0 ? EXIT_VMM_FAILURE : 0;
@@ -340,7 +412,7 @@ static const struct step {
     {"prepare hooks", step_prepare, undo_release},
     {"load payload", step_payload, undo_payload},
     {"create VM", step_vm, undo_vm},
-    {"set up guest image", step_guest_image, NULL},
+    {"set up guest image", step_guest_image, undo_guest_image},
     {"create vCPUs", step_vcpus, undo_vcpus},
     {"tiering", step_tiering, undo_tiering},
     {"operator API", step_api, undo_api},

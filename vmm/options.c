@@ -76,6 +76,12 @@ static const struct opt_desc opt_table[] = {
      .help = "serve the operator API (HTTP/1.1 + JSON, docs/API.md) on this unix socket, mode 0600"},
     {.name = "run-dir", .type = OPT_STR, .offset = OFF(run_dir), .metavar = "DIR",
      .help = "register with aromd: serve the API on DIR/vms/NAME.sock (aromd's default DIR: /run/arom)"},
+    {.name = "linux", .type = OPT_FLAG, .offset = OFF(linux_mode),
+     .help = "the payload is an unmodified static Linux x86-64 program; its system calls are served by the VMM"},
+    {.name = "linux-root", .type = OPT_STR, .offset = OFF(linux_root), .metavar = "DIR",
+     .help = "with --linux: the files the program may open, resolved inside DIR (default: none)"},
+    {.name = "linux-root-rw", .type = OPT_FLAG, .offset = OFF(linux_root_rw),
+     .help = "with --linux: let it write under --linux-root (default read-only)"},
     {.name = "payload", .type = OPT_STR, .offset = OFF(payload), .metavar = "FILE",
      .help = "the ELF payload (usually given positionally)"},
     {.name = "args", .type = OPT_STR, .offset = OFF(args), .metavar = "STRING",
@@ -601,6 +607,8 @@ int options_parse_argv(struct vmm_options *o, int argc, char **argv, char *err, 
         if (i < argc && !strcmp(argv[i], "--"))
             i++;
         if (i < argc) {
+            o->guest_argv = argv + i;
+            o->guest_argc = argc - i;
             char *joined = join_args(i, argc, argv);
             if (!joined)
                 return fail(err, errlen, "out of memory");
@@ -691,6 +699,10 @@ int options_validate(struct vmm_options *o, char *err, size_t errlen)
         return fail(err, errlen, "--mem must be a multiple of 2M (got %llu bytes)", (unsigned long long)o->mem);
     if (o->args && strlen(o->args) >= AROM_CMDLINE_MAX)
         return fail(err, errlen, "guest arguments longer than %d bytes", AROM_CMDLINE_MAX - 1);
+    if (o->linux_mode && o->vcpus != 1)
+        return fail(err, errlen, "--linux runs one vCPU (threads are not supported yet)");
+    if (!o->linux_mode && (o->linux_root || o->linux_root_rw))
+        return fail(err, errlen, "--linux-root and --linux-root-rw go with --linux");
     return resolve_tiering(o, err, errlen);
 }
 

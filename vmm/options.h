@@ -35,6 +35,11 @@ struct vmm_options {
     char *domain_text;        /* the domain XML the VM came from (--domain-xml, --libvirt), or NULL */
     char domain_notes[512];   /* what of it arom ignored */
     char *hooks_dir;          /* libvirt-style lifecycle hooks; NULL: /etc/libvirt/hooks; "off": none */
+    bool linux_mode;          /* --linux: the payload is an unmodified Linux program (docs/LINUX.md) */
+    char *linux_root;         /* the files it may open; NULL: none */
+    bool linux_root_rw;
+    char **guest_argv;        /* the guest arguments as given on the command line (into argv; not owned) */
+    int guest_argc;
     double hook_timeout_s;
     bool quiet;
     bool help;

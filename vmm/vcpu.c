@@ -11,6 +11,7 @@
 #include "lib/compat.h"
 #include "lib/log.h"
 #include "vmm/cpu_setup.h"
+#include "vmm/linux.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
@@ -31,7 +32,10 @@ int vcpu_create(struct vcpu *v, struct vm *vm, unsigned id)
         log_error("vCPU %u: mapping kvm_run: %s", id, strerror(errno));
         return -errno;
     }
-    return cpu_setup_vcpu(vm->kvm_fd, v->fd, id, vm->cr3, vm->entry);
+    int rc = cpu_setup_vcpu(vm->kvm_fd, v->fd, id, vm->cr3, vm->entry);
+    if (rc == 0 && vm->lx && (rc = linux_setup_vcpu(vm->lx, v->fd, v->run, vm->linux_rsp)) < 0)
+        log_error("vCPU %u: the Linux guest's CPU state: %s", id, strerror(-rc));
+    return rc;
 }
 
 void vcpu_destroy(struct vcpu *v)
@@ -133,6 +137,12 @@ static bool handle_io(struct vcpu *v)
     if (port == AROM_EXCEPTION_PORT && run->io.direction == KVM_EXIT_IO_OUT) {
         report_guest_exception(v, data[0]);
         vm_stop(vm, EXIT_GUEST_CRASH);
+        return false;
+    }
+    if (port == AROM_SYSCALL_PORT && vm->lx && run->io.direction == KVM_EXIT_IO_OUT) {
+        if (linux_syscall(vm->lx, run) == LINUX_CONTINUE)
+            return true;
+        vm_stop(vm, vm->lx->exit_status);
         return false;
     }
     if (port >= AROM_HC_PORT_BASE && port < AROM_HC_PORT_BASE + AROM_HC_MAX &&

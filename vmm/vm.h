@@ -19,6 +19,7 @@
 #define EXIT_GUEST_CRASH 125
 
 struct vcpu;
+struct linux_proc;
 
 struct vm {
     int kvm_fd;
@@ -31,6 +32,8 @@ struct vm {
     struct vcpu *vcpus;
     struct vmm_stats *stats;
     struct hc_ctx hc;
+    struct linux_proc *lx;        /* --linux: the program's system calls; NULL otherwise */
+    uint64_t linux_rsp;           /* its initial stack */
 
     unsigned dirty_mode;          /* TIERING_DIRTY_* once the dirty log was first enabled */
 

@@ -1,0 +1,106 @@
+/* Unmodified Linux x86-64 programs as guests (--linux; docs/LINUX.md): the
+ * program's own code, libc and data live in guest RAM (so on DRAM and
+ * LtRAM, tiered as any guest's) and run at CPL3; its system calls reach
+ * the VMM and are served here, the way gVisor's KVM platform and Dune do.
+ *
+ * Path of a call (measured: bench/probes/syscall_path): the guest's
+ * `syscall` enters the CPL0 stub LSTAR names, which does one `out` to
+ * AROM_SYSCALL_PORT; the VMM serves the call from the registers kvm_run's
+ * sync area carries (no register ioctl) and returns to CPL3 itself (RIP =
+ * RCX, RFLAGS = R11, the user CS and SS: what `sysretq` would do, which
+ * fails in PVM's emulated CPL0 and is correct under VMX/SVM too).
+ *
+ *   linux_image.c    the ELF image, the initial stack (argv, envp, auxv)
+ *   linux_mm.c       brk and mmap in guest RAM
+ *   linux_files.c    file descriptors: stdio, files under a root directory
+ *   linux_syscall.c  the dispatcher: checked guest pointers, every call,
+ *                    -ENOSYS (counted by name) for the rest */
+#ifndef AROM_VMM_LINUX_H
+#define AROM_VMM_LINUX_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/guest_mem.h"
+
+#define AROM_SYSCALL_PORT 0xe5           /* the CPL0 entry stub's one `out %al, $imm8`: no register clobbered */
+#define LINUX_FD_MAX 256
+#define LINUX_STACK_SIZE (8ull << 20)     /* what RLIMIT_STACK reports */
+#define LINUX_ENOSYS_MAX 64               /* distinct unsupported calls counted by name */
+
+struct linux_fd {
+    int host;                   /* -1: free */
+    bool dir;
+    char path[256];             /* as the guest opened it, for fstat and messages */
+};
+
+struct linux_mm {
+    uint64_t brk_start, brk, brk_end;     /* the break: [brk_start, brk), at most brk_end */
+    uint64_t mmap_lo, mmap_next;          /* mmap: allocated downwards from the stack to mmap_lo */
+    uint64_t stack_lo, stack_top;
+};
+
+struct linux_proc {
+    struct guest_mem *mem;
+    uint64_t cr3;
+    struct linux_mm mm;
+    struct linux_fd fds[LINUX_FD_MAX];
+    int root_fd;                          /* --linux-root (O_PATH), -1: no files */
+    bool root_rw;
+    const char *exe;                      /* the program's path, as given */
+    struct kvm_segment user_cs, user_ss;  /* what a return to CPL3 loads */
+    pthread_mutex_t lock;                 /* one vCPU today; clone would need it */
+    /* counters */
+    uint64_t calls, enosys_calls, efault_calls;
+    struct { int nr; uint64_t count; } enosys[LINUX_ENOSYS_MAX];
+    unsigned n_enosys;
+    int exit_status;
+};
+
+/* The options of a Linux guest. */
+struct linux_config {
+    const char *exe;              /* the ELF, a path on the host */
+    char **argv;                  /* argv[0..argc): argv[0] is exe */
+    int argc;
+    const char *root;             /* files the program may open: NULL none */
+    bool root_rw;
+};
+
+/* Load cfg->exe into guest RAM, build the initial stack and fill p; *entry
+ * and *rsp are where the vCPU starts. 0, or -errno with err (-ENOEXEC: not
+ * a static x86-64 Linux ELF; -EINVAL bad root). */
+int linux_load(struct linux_proc *p, struct guest_mem *mem, uint64_t cr3, const struct linux_config *cfg,
+               uint64_t *entry, uint64_t *rsp, char *err, size_t errlen);
+void linux_release(struct linux_proc *p);
+
+/* The vCPU state of a Linux guest, after cpu_setup_vcpu: syscalls enabled,
+ * LSTAR at the stub (written into the system area by
+ * linux_write_entry_stub), RSP at the initial stack, the sync area armed.
+ * 0 or -errno. */
+int linux_setup_vcpu(struct linux_proc *p, int vcpu_fd, struct kvm_run *run, uint64_t rsp);
+void linux_write_entry_stub(struct guest_mem *mem);
+
+enum linux_result { LINUX_CONTINUE, LINUX_EXIT };
+/* Serve the system call the exit in run carries (sync regs). */
+enum linux_result linux_syscall(struct linux_proc *p, struct kvm_run *run);
+
+/* The "linux" section of the stats JSON. */
+struct json_object;
+struct json_object *linux_stats_json(struct linux_proc *p);
+
+/* Internal to vmm/linux_*.c. */
+int linux_mm_init(struct linux_mm *mm, uint64_t image_end, uint64_t ram_size);
+uint64_t linux_brk(struct linux_mm *mm, struct guest_mem *mem, uint64_t want);
+int64_t linux_mmap_anon(struct linux_mm *mm, struct guest_mem *mem, uint64_t addr, uint64_t len, int flags);
+int64_t linux_munmap(struct linux_mm *mm, struct guest_mem *mem, uint64_t addr, uint64_t len);
+void linux_files_init(struct linux_proc *p);
+void linux_files_close_all(struct linux_proc *p);
+/* The host fd of guest fd, or -1. */
+int linux_fd_host(struct linux_proc *p, int64_t fd);
+int64_t linux_openat(struct linux_proc *p, int64_t dirfd, const char *path, int64_t flags, int64_t mode);
+int64_t linux_close(struct linux_proc *p, int64_t fd);
+int64_t linux_newfstatat(struct linux_proc *p, int64_t dirfd, const char *path, void *statbuf, int64_t flags);
+
+#endif

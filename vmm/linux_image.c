@@ -1,0 +1,201 @@
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "vmm/elf_loader.h"
+#include "vmm/layout.h"
+#include "vmm/linux.h"
+
+#define MAX_IMAGE (512u << 20)
+
+/* The environment a Linux guest starts with: what a minimal login gives. */
+static const char *const guest_env[] = {
+    "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/", "LANG=C.UTF-8", "TERM=dumb", NULL,
+};
+
+/* A stack being built downwards in guest RAM. */
+struct stack {
+    uint8_t *ram;
+    uint64_t sp, lo;
+    bool overflow;
+};
+
+static uint64_t push_bytes(struct stack *s, const void *p, size_t n)
+{
+    if (s->sp - s->lo < n + 64) {
+        s->overflow = true;
+        return 0;
+    }
+    s->sp -= n;
+    memcpy(s->ram + s->sp, p, n);
+    return s->sp;
+}
+
+static uint64_t push_str(struct stack *s, const char *str)
+{
+    return push_bytes(s, str, strlen(str) + 1);
+}
+
+static void push_u64(struct stack *s, uint64_t v)
+{
+    push_bytes(s, &v, sizeof v);
+}
+
+/* argc, argv[], NULL, envp[], NULL, auxv pairs, AT_NULL: the System V ABI's
+ * process start (the strings and AT_RANDOM's bytes above them). */
+static int build_stack(struct linux_proc *p, const struct linux_config *cfg, const struct elf_image_info *info,
+                       uint64_t *rsp)
+{
+    struct stack s = {.ram = p->mem->host, .sp = p->mm.stack_top, .lo = p->mm.stack_lo};
+    int envc = 0;
+    while (guest_env[envc])
+        envc++;
+    uint64_t *argv = calloc((size_t)cfg->argc + 1, sizeof *argv), envp[8] = {0};
+    if (!argv)
+        return -ENOMEM;
+    uint64_t execfn = push_str(&s, cfg->exe);
+    for (int i = cfg->argc - 1; i >= 0; i--)
+        argv[i] = push_str(&s, cfg->argv[i]);
+    for (int i = envc - 1; i >= 0; i--)
+        envp[i] = push_str(&s, guest_env[i]);
+    uint64_t platform = push_str(&s, "x86_64");
+    uint8_t rnd[16];
+    if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
+        memset(rnd, 0x5a, sizeof rnd);
+    uint64_t random = push_bytes(&s, rnd, sizeof rnd);
+    const uint64_t auxv[][2] = {
+        {AT_PHDR, info->phdr}, {AT_PHENT, info->phent}, {AT_PHNUM, info->phnum}, {AT_PAGESZ, 4096},
+        {AT_BASE, 0}, {AT_FLAGS, 0}, {AT_ENTRY, info->entry}, {AT_UID, 0}, {AT_EUID, 0}, {AT_GID, 0},
+        {AT_EGID, 0}, {AT_SECURE, 0}, {AT_CLKTCK, 100}, {AT_HWCAP, 0}, {AT_RANDOM, random},
+        {AT_PLATFORM, platform}, {AT_EXECFN, execfn}, {AT_NULL, 0},
+    };
+    size_t words = 1 + (size_t)cfg->argc + 1 + (size_t)envc + 1 + 2 * (sizeof auxv / sizeof auxv[0]);
+    s.sp = (s.sp - words * 8) & ~15ull;     /* rsp 16-aligned at entry */
+    s.sp += words * 8;
+    for (size_t i = sizeof auxv / sizeof auxv[0]; i-- > 0;) {
+        push_u64(&s, auxv[i][1]);
+        push_u64(&s, auxv[i][0]);
+    }
+    push_u64(&s, 0);
+    for (int i = envc - 1; i >= 0; i--)
+        push_u64(&s, envp[i]);
+    push_u64(&s, 0);
+    for (int i = cfg->argc - 1; i >= 0; i--)
+        push_u64(&s, argv[i]);
+    push_u64(&s, (uint64_t)cfg->argc);
+    free(argv);
+    *rsp = s.sp;
+    return s.overflow ? -E2BIG : 0;
+}
+
+static int open_root(struct linux_proc *p, const struct linux_config *cfg, char *err, size_t errlen)
+{
+    p->root_fd = -1;
+    p->root_rw = cfg->root_rw;
+    if (!cfg->root)
+        return 0;
+    p->root_fd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (p->root_fd < 0)
+        return errf(err, errlen, -EINVAL, "--linux-root %s: %s", cfg->root, strerror(errno));
+    return 0;
+}
+
+int linux_load(struct linux_proc *p, struct guest_mem *mem, uint64_t cr3, const struct linux_config *cfg,
+               uint64_t *entry, uint64_t *rsp, char *err, size_t errlen)
+{
+    *p = (struct linux_proc){.mem = mem, .cr3 = cr3, .exe = cfg->exe, .root_fd = -1};
+    pthread_mutex_init(&p->lock, NULL);
+    void *buf;
+    size_t len;
+    struct elf_image_info info;
+    int rc = elf_read_file(cfg->exe, MAX_IMAGE, &buf, &len, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = elf_load_flags(buf, len, mem->host, mem->size, AROM_LOAD_MIN, ELF_LOAD_TLS, &info, err, errlen);
+    free(buf);
+    if (rc < 0) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", err);
+        return errf(err, errlen, rc, "%s: %s", cfg->exe, why);
+    }
+    if (!info.phdr)
+        return errf(err, errlen, -ENOEXEC, "%s: its program headers are not in a loaded segment", cfg->exe);
+    if ((rc = linux_mm_init(&p->mm, info.load_end, mem->size)) < 0)
+        return errf(err, errlen, rc, "%s: guest RAM (%llu MiB) is too small for the program, its heap and an "
+                    "8 MiB stack", cfg->exe, (unsigned long long)(mem->size >> 20));
+    if ((rc = open_root(p, cfg, err, errlen)) < 0)
+        return rc;
+    linux_files_init(p);
+    if ((rc = build_stack(p, cfg, &info, rsp)) < 0)
+        return errf(err, errlen, rc, "%s: the arguments do not fit the stack", cfg->exe);
+    *entry = info.entry;
+    return 0;
+}
+
+void linux_release(struct linux_proc *p)
+{
+    linux_files_close_all(p);
+    if (p->root_fd >= 0)
+        close(p->root_fd);
+    p->root_fd = -1;
+    pthread_mutex_destroy(&p->lock);
+}
+
+/* The entry LSTAR names: `out %al, $AROM_SYSCALL_PORT` (an imm8 port: no
+ * register is clobbered), then a halt the VMM never lets it reach (it
+ * returns to the program itself). It lives in the boot info page, which a
+ * Linux guest does not use: readable at CPL3, because on PVM `syscall`
+ * enters LSTAR without leaving CPL3 (measured: the stub faults as a user
+ * access in a supervisor page); under VMX/SVM it runs at CPL0. Reaching it
+ * by a jump is no more than a `syscall`: the VMM checks every argument. */
+#define LAYOUT_SYSCALL_STUB AROM_BOOT_INFO_GPA
+
+void linux_write_entry_stub(struct guest_mem *mem)
+{
+    const uint8_t stub[] = {0xe6, AROM_SYSCALL_PORT, 0xf4, 0xeb, 0xfd};  /* out; hlt; jmp hlt */
+    memcpy((uint8_t *)mem->host + LAYOUT_SYSCALL_STUB, stub, sizeof stub);
+}
+
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_SFMASK 0xc0000084
+#define EFER_SCE 1ull
+
+int linux_setup_vcpu(struct linux_proc *p, int vcpu_fd, struct kvm_run *run, uint64_t rsp)
+{
+    struct kvm_sregs s;
+    if (ioctl(vcpu_fd, KVM_GET_SREGS, &s) < 0)
+        return -errno;
+    p->user_cs = s.cs;          /* cpu_setup_vcpu's CPL3 segments: what every return loads */
+    p->user_ss = s.ss;
+    s.efer |= EFER_SCE;
+    if (ioctl(vcpu_fd, KVM_SET_SREGS, &s) < 0)
+        return -errno;
+    struct {
+        struct kvm_msrs h;
+        struct kvm_msr_entry e[3];
+    } msrs = {.h.nmsrs = 3, .e = {
+        {.index = MSR_STAR, .data = (uint64_t)SEL_KCODE << 32},    /* syscall: CS 0x08, SS 0x10 */
+        {.index = MSR_LSTAR, .data = LAYOUT_SYSCALL_STUB},
+        {.index = MSR_SFMASK, .data = 0x700},                       /* TF, IF, DF cleared on entry */
+    }};
+    if (ioctl(vcpu_fd, KVM_SET_MSRS, &msrs) != 3)
+        return -EIO;
+    struct kvm_regs r;
+    if (ioctl(vcpu_fd, KVM_GET_REGS, &r) < 0)
+        return -errno;
+    r.rsp = rsp;                /* argc, argv, envp, auxv: the ABI's process start */
+    r.rdi = r.rsi = r.rdx = 0;  /* rdx: no atexit function from a dynamic loader */
+    if (ioctl(vcpu_fd, KVM_SET_REGS, &r) < 0)
+        return -errno;
+    run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+    return 0;
+}

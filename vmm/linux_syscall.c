@@ -1,0 +1,402 @@
+/* The system calls of a Linux guest. Every guest pointer goes through the
+ * checked translation (guest_mem_user_ptr: inside RAM, CPL3-accessible,
+ * writable when written), else -EFAULT; a call not served here returns
+ * -ENOSYS and is counted by name in the stats, never crashing the VMM. */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/json.h"
+#include "lib/log.h"
+#include "vmm/layout.h"
+#include "vmm/linux.h"
+
+#define ARCH_SET_FS 0x1002
+#define ARCH_GET_FS 0x1003
+#define IO_MAX (1u << 20)           /* bytes one read or write moves (the program loops, as for any short count) */
+
+/* The arguments of a call, as the syscall ABI puts them. */
+struct call {
+    struct linux_proc *p;
+    struct kvm_regs *r;
+    struct kvm_sregs *s;
+    uint64_t a[6];
+};
+
+static void *uptr(struct call *c, uint64_t va, uint64_t len, bool write)
+{
+    return guest_mem_user_ptr(c->p->mem, c->p->cr3, va, len, write);
+}
+
+/* A NUL-terminated guest string into buf: 0, -EFAULT or -ENAMETOOLONG. */
+static int ustr(struct call *c, uint64_t va, char *buf, size_t cap)
+{
+    for (size_t i = 0; i < cap; i++) {
+        const char *ch = uptr(c, va + i, 1, false);
+        if (!ch)
+            return -EFAULT;
+        buf[i] = *ch;
+        if (!*ch)
+            return 0;
+    }
+    return -ENAMETOOLONG;
+}
+
+static int64_t sys_write(struct call *c)
+{
+    int h = linux_fd_host(c->p, (int64_t)c->a[0]);
+    uint64_t len = c->a[2] < IO_MAX ? c->a[2] : IO_MAX;
+    const void *buf = uptr(c, c->a[1], len, false);
+    if (h < 0)
+        return -EBADF;
+    if (!buf)
+        return -EFAULT;
+    ssize_t n = write(h, buf, len);
+    return n < 0 ? -errno : n;
+}
+
+static int64_t sys_read(struct call *c, bool positional)
+{
+    int h = linux_fd_host(c->p, (int64_t)c->a[0]);
+    uint64_t len = c->a[2] < IO_MAX ? c->a[2] : IO_MAX;
+    void *buf = uptr(c, c->a[1], len, true);
+    if (h < 0)
+        return -EBADF;
+    if (!buf)
+        return -EFAULT;
+    ssize_t n = positional ? pread(h, buf, len, (off_t)c->a[3]) : read(h, buf, len);
+    return n < 0 ? -errno : n;
+}
+
+static int64_t sys_writev(struct call *c)
+{
+    int h = linux_fd_host(c->p, (int64_t)c->a[0]);
+    uint64_t n = c->a[2];
+    if (h < 0)
+        return -EBADF;
+    if (n > 1024)
+        return -EINVAL;
+    const struct iovec *giov = uptr(c, c->a[1], n * sizeof *giov, false);
+    if (!giov && n)
+        return -EFAULT;
+    struct iovec iov[1024];
+    for (uint64_t i = 0; i < n; i++) {
+        iov[i].iov_len = giov[i].iov_len;
+        if (!(iov[i].iov_base = uptr(c, (uint64_t)giov[i].iov_base, giov[i].iov_len, false)) && giov[i].iov_len)
+            return -EFAULT;
+    }
+    ssize_t w = writev(h, iov, (int)n);
+    return w < 0 ? -errno : w;
+}
+
+static int64_t sys_openat(struct call *c, int64_t dirfd, uint64_t path_va, int64_t flags, int64_t mode)
+{
+    char path[4096];
+    int rc = ustr(c, path_va, path, sizeof path);
+    return rc < 0 ? rc : linux_openat(c->p, dirfd, path, flags, mode);
+}
+
+static int64_t sys_fstatat(struct call *c, int64_t dirfd, uint64_t path_va, uint64_t st_va, int64_t flags)
+{
+    char path[4096] = "";
+    void *st = uptr(c, st_va, sizeof(struct stat), true);
+    int rc = path_va ? ustr(c, path_va, path, sizeof path) : 0;
+    if (rc < 0)
+        return rc;
+    return st ? linux_newfstatat(c->p, dirfd, path, st, flags) : -EFAULT;
+}
+
+static int64_t sys_lseek(struct call *c)
+{
+    int h = linux_fd_host(c->p, (int64_t)c->a[0]);
+    if (h < 0)
+        return -EBADF;
+    off_t o = lseek(h, (off_t)c->a[1], (int)c->a[2]);
+    return o < 0 ? -errno : o;
+}
+
+static int64_t sys_getdents64(struct call *c)
+{
+    int h = linux_fd_host(c->p, (int64_t)c->a[0]);
+    uint64_t len = c->a[2] < IO_MAX ? c->a[2] : IO_MAX;
+    void *buf = uptr(c, c->a[1], len, true);
+    if (h < 0)
+        return -EBADF;
+    if (!buf)
+        return -EFAULT;
+    long n = syscall(SYS_getdents64, h, buf, len);
+    return n < 0 ? -errno : n;
+}
+
+static int64_t sys_mmap(struct call *c)
+{
+    uint64_t addr = c->a[0], len = c->a[1];
+    int flags = (int)c->a[3];
+    int fd = (int)c->a[4];
+    int64_t at = linux_mmap_anon(&c->p->mm, c->p->mem, addr, len, flags);
+    if (at < 0 || (flags & MAP_ANONYMOUS))
+        return at;
+    /* A file mapping is a private copy: read the file's bytes into it. */
+    int h = linux_fd_host(c->p, fd);
+    if (h < 0)
+        return -EBADF;
+    ssize_t n = pread(h, (uint8_t *)c->p->mem->host + at, len, (off_t)c->a[5]);
+    return n < 0 ? -errno : at;
+}
+
+static int64_t sys_clock_gettime(struct call *c)
+{
+    struct timespec *ts = uptr(c, c->a[1], sizeof *ts, true);
+    if (!ts)
+        return -EFAULT;
+    return clock_gettime((clockid_t)c->a[0], ts) < 0 ? -errno : 0;
+}
+
+static int64_t sys_getrandom(struct call *c)
+{
+    uint64_t len = c->a[1] < IO_MAX ? c->a[1] : IO_MAX;
+    void *buf = uptr(c, c->a[0], len, true);
+    if (!buf)
+        return -EFAULT;
+    ssize_t n = getrandom(buf, len, (unsigned)c->a[2] & GRND_NONBLOCK);
+    return n < 0 ? -errno : n;
+}
+
+static int64_t sys_uname(struct call *c)
+{
+    struct utsname *u = uptr(c, c->a[0], sizeof *u, true);
+    if (!u)
+        return -EFAULT;
+    memset(u, 0, sizeof *u);
+    snprintf(u->sysname, sizeof u->sysname, "Linux");
+    snprintf(u->nodename, sizeof u->nodename, "arom");
+    snprintf(u->release, sizeof u->release, "6.1.0-arom");
+    snprintf(u->version, sizeof u->version, "#1 arom-vmm");
+    snprintf(u->machine, sizeof u->machine, "x86_64");
+    return 0;
+}
+
+static int64_t sys_prlimit(struct call *c)
+{
+    if (c->a[0] != 0)
+        return -ESRCH;
+    if (!c->a[3])
+        return 0;
+    struct rlimit *old = uptr(c, c->a[3], sizeof *old, true);
+    if (!old)
+        return -EFAULT;
+    *old = (struct rlimit){RLIM_INFINITY, RLIM_INFINITY};
+    if (c->a[1] == RLIMIT_STACK)
+        *old = (struct rlimit){LINUX_STACK_SIZE, RLIM_INFINITY};
+    else if (c->a[1] == RLIMIT_NOFILE)
+        *old = (struct rlimit){LINUX_FD_MAX, LINUX_FD_MAX};
+    return 0;
+}
+
+static int64_t sys_readlink(struct call *c, uint64_t path_va, uint64_t buf_va, uint64_t len)
+{
+    char path[4096];
+    int rc = ustr(c, path_va, path, sizeof path);
+    if (rc < 0)
+        return rc;
+    if (strcmp(path, "/proc/self/exe"))
+        return -ENOENT;
+    size_t n = strlen(c->p->exe) < len ? strlen(c->p->exe) : len;
+    char *buf = uptr(c, buf_va, n, true);
+    if (!buf)
+        return -EFAULT;
+    memcpy(buf, c->p->exe, n);
+    return (int64_t)n;
+}
+
+static int64_t sys_arch_prctl(struct call *c)
+{
+    if (c->a[0] == ARCH_SET_FS) {
+        c->s->fs.base = c->a[1];
+        return 0;
+    }
+    if (c->a[0] == ARCH_GET_FS) {
+        uint64_t *out = uptr(c, c->a[1], 8, true);
+        if (!out)
+            return -EFAULT;
+        *out = c->s->fs.base;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static int64_t sys_sched_getaffinity(struct call *c)
+{
+    uint64_t len = c->a[1];
+    uint8_t *mask = uptr(c, c->a[2], len, true);
+    if (len < 8)
+        return -EINVAL;
+    if (!mask)
+        return -EFAULT;
+    memset(mask, 0, len);
+    mask[0] = 1;                /* one vCPU */
+    return 8;
+}
+
+static int64_t sys_nanosleep(struct call *c, uint64_t req_va)
+{
+    const struct timespec *req = uptr(c, req_va, sizeof *req, false);
+    if (!req)
+        return -EFAULT;
+    struct timespec t = *req;
+    return nanosleep(&t, NULL) < 0 ? -errno : 0;
+}
+
+static const char *call_name(int nr);
+
+/* -ENOSYS, counted by name. */
+static int64_t unsupported(struct linux_proc *p, int nr)
+{
+    p->enosys_calls++;
+    for (unsigned i = 0; i < p->n_enosys; i++)
+        if (p->enosys[i].nr == nr) {
+            p->enosys[i].count++;
+            return -ENOSYS;
+        }
+    if (p->n_enosys < LINUX_ENOSYS_MAX) {
+        p->enosys[p->n_enosys].nr = nr;
+        p->enosys[p->n_enosys++].count = 1;
+        log_info("linux guest: system call %s (%d) is not supported: -ENOSYS", call_name(nr), nr);
+    }
+    return -ENOSYS;
+}
+
+static int64_t dispatch(struct call *c, int nr, bool *exit)
+{
+    struct linux_proc *p = c->p;
+    uint64_t *a = c->a;
+    switch (nr) {
+    case SYS_read: return sys_read(c, false);
+    case SYS_pread64: return sys_read(c, true);
+    case SYS_write: return sys_write(c);
+    case SYS_writev: return sys_writev(c);
+    case SYS_open: return sys_openat(c, AT_FDCWD, a[0], (int64_t)a[1], (int64_t)a[2]);
+    case SYS_openat: return sys_openat(c, (int)a[0], a[1], (int64_t)a[2], (int64_t)a[3]);
+    case SYS_close: return linux_close(p, (int64_t)a[0]);
+    case SYS_fstat: return sys_fstatat(c, (int)a[0], 0, a[1], AT_EMPTY_PATH);
+    case SYS_stat: return sys_fstatat(c, AT_FDCWD, a[0], a[1], 0);
+    case SYS_lstat: return sys_fstatat(c, AT_FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW);
+    case SYS_newfstatat: return sys_fstatat(c, (int)a[0], a[1], a[2], (int64_t)a[3]);
+    case SYS_lseek: return sys_lseek(c);
+    case SYS_getdents64: return sys_getdents64(c);
+    case SYS_ioctl: return linux_fd_host(p, (int64_t)a[0]) < 0 ? -EBADF : -ENOTTY;
+    case SYS_fcntl: return linux_fd_host(p, (int64_t)a[0]) < 0 ? -EBADF : 0;
+    case SYS_brk: return (int64_t)linux_brk(&p->mm, p->mem, a[0]);
+    case SYS_mmap: return sys_mmap(c);
+    case SYS_munmap: return linux_munmap(&p->mm, p->mem, a[0], a[1]);
+    case SYS_mprotect:
+    case SYS_madvise: return 0;
+    case SYS_mremap: return -ENOMEM;        /* the C library then maps anew and copies */
+    case SYS_arch_prctl: return sys_arch_prctl(c);
+    case SYS_set_tid_address: return 1;
+    case SYS_set_robust_list:
+    case SYS_rt_sigaction:
+    case SYS_rt_sigprocmask:
+    case SYS_sigaltstack: return 0;         /* no signal is ever delivered */
+    case SYS_futex: return (a[1] & 0x7f) == 1 /* FUTEX_WAKE */ ? 0 : -EAGAIN;
+    case SYS_prlimit64: return sys_prlimit(c);
+    case SYS_getrandom: return sys_getrandom(c);
+    case SYS_uname: return sys_uname(c);
+    case SYS_readlink: return sys_readlink(c, a[0], a[1], a[2]);
+    case SYS_readlinkat: return (int)a[0] == AT_FDCWD ? sys_readlink(c, a[1], a[2], a[3]) : -ENOENT;
+    case SYS_clock_gettime: return sys_clock_gettime(c);
+    case SYS_nanosleep: return sys_nanosleep(c, a[0]);
+    case SYS_clock_nanosleep: return a[1] ? -EINVAL : sys_nanosleep(c, a[2]);
+    case SYS_sched_getaffinity: return sys_sched_getaffinity(c);
+    case SYS_sched_yield: return 0;
+    case SYS_getpid:
+    case SYS_gettid: return 1;
+    case SYS_getppid: return 0;
+    case SYS_getuid:
+    case SYS_geteuid:
+    case SYS_getgid:
+    case SYS_getegid: return 0;
+    case SYS_exit:
+    case SYS_exit_group:
+        p->exit_status = (int)(a[0] & 0xff);
+        *exit = true;
+        return 0;
+    default:
+        return unsupported(p, nr);
+    }
+}
+
+enum linux_result linux_syscall(struct linux_proc *p, struct kvm_run *run)
+{
+    struct kvm_regs *r = &run->s.regs.regs;
+    struct kvm_sregs *s = &run->s.regs.sregs;
+    struct call c = {.p = p, .r = r, .s = s, .a = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9}};
+    bool exit = false;
+    pthread_mutex_lock(&p->lock);
+    p->calls++;
+    int64_t ret = dispatch(&c, (int)r->rax, &exit);
+    if (ret == -EFAULT)
+        p->efault_calls++;
+    pthread_mutex_unlock(&p->lock);
+    if (exit)
+        return LINUX_EXIT;
+    /* What sysretq does: back to CPL3 at RCX with RFLAGS from R11. */
+    r->rax = (uint64_t)ret;
+    r->rip = r->rcx;
+    r->rflags = (r->r11 & ~0x10000ull) | 2;
+    s->cs = p->user_cs;
+    s->ss = p->user_ss;
+    run->kvm_dirty_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+    return LINUX_CONTINUE;
+}
+
+/* Names for the stats: the calls programs commonly make that arom does not serve. */
+static const char *call_name(int nr)
+{
+    static const struct { int nr; const char *name; } names[] = {
+        {SYS_clone, "clone"}, {SYS_clone3, "clone3"}, {SYS_fork, "fork"}, {SYS_vfork, "vfork"},
+        {SYS_execve, "execve"}, {SYS_wait4, "wait4"}, {SYS_kill, "kill"}, {SYS_socket, "socket"},
+        {SYS_connect, "connect"}, {SYS_accept, "accept"}, {SYS_accept4, "accept4"}, {SYS_bind, "bind"},
+        {SYS_listen, "listen"}, {SYS_epoll_create1, "epoll_create1"}, {SYS_epoll_ctl, "epoll_ctl"},
+        {SYS_epoll_wait, "epoll_wait"}, {SYS_pipe, "pipe"}, {SYS_pipe2, "pipe2"}, {SYS_dup, "dup"},
+        {SYS_dup2, "dup2"}, {SYS_dup3, "dup3"}, {SYS_rseq, "rseq"}, {SYS_io_uring_setup, "io_uring_setup"},
+        {SYS_poll, "poll"}, {SYS_ppoll, "ppoll"}, {SYS_select, "select"}, {SYS_pselect6, "pselect6"},
+        {SYS_getcwd, "getcwd"}, {SYS_chdir, "chdir"}, {SYS_unlink, "unlink"}, {SYS_unlinkat, "unlinkat"},
+        {SYS_mkdir, "mkdir"}, {SYS_rename, "rename"}, {SYS_ftruncate, "ftruncate"}, {SYS_fsync, "fsync"},
+        {SYS_statfs, "statfs"}, {SYS_sysinfo, "sysinfo"}, {SYS_getrusage, "getrusage"}, {SYS_times, "times"},
+        {SYS_membarrier, "membarrier"}, {SYS_statx, "statx"}, {SYS_access, "access"}, {SYS_faccessat, "faccessat"},
+        {SYS_faccessat2, "faccessat2"}, {SYS_gettimeofday, "gettimeofday"}, {SYS_time, "time"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].nr == nr)
+            return names[i].name;
+    return "?";
+}
+
+json_object *linux_stats_json(struct linux_proc *p)
+{
+    json_object *o = json_object_new_object(), *u = json_object_new_object();
+    pthread_mutex_lock(&p->lock);
+    JSON_U64S(o, {"syscalls", p->calls}, {"enosys", p->enosys_calls}, {"efault", p->efault_calls},
+              {"brk_bytes", p->mm.brk - p->mm.brk_start}, {"mmap_bytes", p->mm.stack_lo - p->mm.mmap_next});
+    for (unsigned i = 0; i < p->n_enosys; i++) {
+        char key[48];
+        snprintf(key, sizeof key, "%s(%d)", call_name(p->enosys[i].nr), p->enosys[i].nr);
+        json_add_u64(u, key, p->enosys[i].count);
+    }
+    pthread_mutex_unlock(&p->lock);
+    json_object_object_add(o, "unsupported", u);
+    json_add_i64(o, "exit_status", p->exit_status);
+    return o;
+}
