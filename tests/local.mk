@@ -20,14 +20,16 @@ tests_unit_unit_tests_SOURCES = \
 	tests/unit/test_api.c \
 	tests/unit/test_budget.c \
 	tests/unit/test_aromd.c \
-	tests/unit/test_domain_xml.c
+	tests/unit/test_domain_xml.c \
+	tests/unit/test_linux_mm.c
 tests_unit_unit_tests_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(JSONC_CFLAGS) $(XML_CFLAGS)
 tests_unit_unit_tests_LDADD = libaromhost.a libarom.a $(CUNIT_LIBS) $(AROM_LIBS)
 TESTS += tests/unit/unit-tests
 endif
 
-dist_noinst_SCRIPTS += tests/integration/lib.sh tests/integration/vmm.sh tests/integration/tiering.sh tests/integration/daemon.sh tests/integration/workloads.sh tests/integration/api.sh tests/integration/aromd.sh tests/integration/cli.sh tests/integration/libvirt.sh
-TESTS += tests/integration/vmm.sh tests/integration/tiering.sh tests/integration/daemon.sh tests/integration/workloads.sh tests/integration/api.sh tests/integration/aromd.sh tests/integration/cli.sh tests/integration/libvirt.sh
+dist_noinst_SCRIPTS += tests/integration/lib.sh tests/integration/vmm.sh tests/integration/tiering.sh tests/integration/daemon.sh tests/integration/workloads.sh tests/integration/api.sh tests/integration/aromd.sh tests/integration/cli.sh tests/integration/libvirt.sh tests/integration/linux.sh
+TESTS += tests/integration/vmm.sh tests/integration/tiering.sh tests/integration/daemon.sh tests/integration/workloads.sh tests/integration/api.sh tests/integration/aromd.sh tests/integration/cli.sh tests/integration/libvirt.sh tests/integration/linux.sh
+EXTRA_DIST += tests/linux/hello.c tests/linux/files.c tests/linux/kvsql.c
 TESTS_ENVIRONMENT = AROM_VMM=$(abs_top_builddir)/arom-vmm \
 	AROM_AROMD=$(abs_top_builddir)/aromd \
 	AROM_CLI=$(abs_top_builddir)/arom \

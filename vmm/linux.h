@@ -50,6 +50,7 @@ struct linux_proc {
     int root_fd;                          /* --linux-root (O_PATH), -1: no files */
     bool root_rw;
     const char *exe;                      /* the program's path, as given */
+    char exe_abs[4096];                   /* and absolute: readlink("/proc/self/exe") */
     struct kvm_segment user_cs, user_ss;  /* what a return to CPL3 loads */
     pthread_mutex_t lock;                 /* one vCPU today; clone would need it */
     /* counters */

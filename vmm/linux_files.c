@@ -59,7 +59,8 @@ static int64_t resolve(struct linux_proc *p, int64_t dirfd, const char *path, st
 
 int64_t linux_openat(struct linux_proc *p, int64_t dirfd, const char *path, int64_t flags, int64_t mode)
 {
-    bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_TMPFILE));
+    bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;       /* O_TMPFILE includes O_DIRECTORY's bit */
+    bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)) || tmpfile;
     if (writes && !p->root_rw)
         return -EROFS;
     int slot = 3;
@@ -68,7 +69,7 @@ int64_t linux_openat(struct linux_proc *p, int64_t dirfd, const char *path, int6
     if (slot == LINUX_FD_MAX)
         return -EMFILE;
     struct open_how how = {.flags = (uint64_t)(flags & ~O_CLOEXEC) | O_CLOEXEC | O_NOCTTY,
-                           .mode = flags & (O_CREAT | O_TMPFILE) ? (uint64_t)mode & 07777 : 0};
+                           .mode = (flags & O_CREAT) || tmpfile ? (uint64_t)mode & 07777 : 0};
     int64_t fd = resolve(p, dirfd, path, &how);
     if (fd < 0)
         return fd;

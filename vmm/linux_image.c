@@ -1,6 +1,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,8 @@ int linux_load(struct linux_proc *p, struct guest_mem *mem, uint64_t cr3, const 
 {
     *p = (struct linux_proc){.mem = mem, .cr3 = cr3, .exe = cfg->exe, .root_fd = -1};
     pthread_mutex_init(&p->lock, NULL);
+    if (!realpath(cfg->exe, p->exe_abs))
+        snprintf(p->exe_abs, sizeof p->exe_abs, "%s", cfg->exe);
     void *buf;
     size_t len;
     struct elf_image_info info;

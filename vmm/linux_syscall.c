@@ -212,11 +212,12 @@ static int64_t sys_readlink(struct call *c, uint64_t path_va, uint64_t buf_va, u
         return rc;
     if (strcmp(path, "/proc/self/exe"))
         return -ENOENT;
-    size_t n = strlen(c->p->exe) < len ? strlen(c->p->exe) : len;
+    const char *exe = c->p->exe_abs;    /* absolute, as the C library expects */
+    size_t n = strlen(exe) < len ? strlen(exe) : len;
     char *buf = uptr(c, buf_va, n, true);
     if (!buf)
         return -EFAULT;
-    memcpy(buf, c->p->exe, n);
+    memcpy(buf, exe, n);
     return (int64_t)n;
 }
 

@@ -52,6 +52,7 @@ static int (*const registrars[])(void) = {
     register_budget_tests,
     register_aromd_tests,
     register_domain_xml_tests,
+    register_linux_mm_tests,
 };
 
 int main(void)

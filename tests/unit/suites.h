@@ -33,5 +33,6 @@ int register_api_tests(void);
 int register_budget_tests(void);
 int register_aromd_tests(void);
 int register_domain_xml_tests(void);
+int register_linux_mm_tests(void);
 
 #endif
