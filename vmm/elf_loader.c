@@ -43,6 +43,7 @@ struct ctx {
     uint64_t ram_size;
     uint64_t min_gpa;
     unsigned flags;    /* ELF_LOAD_* */
+    uint64_t base;     /* ELF_LOAD_DYNAMIC: where an ET_DYN file's address 0 goes */
     char *err;
     size_t errlen;
     Elf64_Ehdr eh;
@@ -92,12 +93,13 @@ static int check_type_machine(const struct ctx *c)
 {
     const Elf64_Ehdr *eh = &c->eh;
 
-    if (eh->e_type == ET_DYN)
+    bool pie = eh->e_type == ET_DYN && (c->flags & ELF_LOAD_DYNAMIC);     /* loaded at c->base */
+    if (eh->e_type == ET_DYN && !pie)
         return FAIL(c, -ENOEXEC,
                     "ELF type ET_DYN (shared object or position-independent executable) is not "
                     "supported: link the payload -static -no-pie at or above 0x%" PRIx64,
                     c->min_gpa);
-    if (eh->e_type != ET_EXEC)
+    if (eh->e_type != ET_EXEC && !pie)
         return FAIL(c, -ENOEXEC, "ELF type %u is not ET_EXEC (an executable)", eh->e_type);
     if (eh->e_machine != EM_X86_64)
         return FAIL(c, -ENOEXEC, "ELF machine %u is not EM_X86_64", eh->e_machine);
@@ -175,10 +177,13 @@ static int classify_phdr(const struct ctx *c, unsigned i, const Elf64_Phdr *ph)
     case PT_GNU_RELRO:
         return 0;
     case PT_INTERP:
-        return FAIL(c, -ENOEXEC, "segment %u: PT_INTERP present: dynamically linked payloads are "
-                    "not supported (link with -static)", i);
     case PT_DYNAMIC:
-        return FAIL(c, -ENOEXEC, "segment %u: PT_DYNAMIC present: dynamically linked payloads are "
+        if (c->flags & ELF_LOAD_DYNAMIC)
+            return 0;           /* the program's interpreter (ld.so) relocates and links it */
+        if (ph->p_type == PT_DYNAMIC)
+            return FAIL(c, -ENOEXEC, "segment %u: PT_DYNAMIC present: dynamically linked payloads are "
+                        "not supported (link with -static)", i);
+        return FAIL(c, -ENOEXEC, "segment %u: PT_INTERP present: dynamically linked payloads are "
                     "not supported (link with -static)", i);
     case PT_TLS:
         if (c->flags & ELF_LOAD_TLS)
@@ -228,10 +233,13 @@ static int check_load_addr(const struct ctx *c, unsigned i, const Elf64_Phdr *ph
 {
     uint64_t end;
 
-    if (ph->p_paddr < c->min_gpa)
+    uint64_t gpa;
+    if (__builtin_add_overflow(ph->p_paddr, c->base, &gpa))
+        return FAIL(c, -ERANGE, "segment %u: p_paddr (0x%" PRIx64 ") + the load base overflows", i, ph->p_paddr);
+    if (gpa < c->min_gpa)
         return FAIL(c, -ERANGE, "segment %u: p_paddr (0x%" PRIx64 ") below the lowest loadable "
-                    "address (0x%" PRIx64 ")", i, ph->p_paddr, c->min_gpa);
-    if (__builtin_add_overflow(ph->p_paddr, ph->p_memsz, &end))
+                    "address (0x%" PRIx64 ")", i, gpa, c->min_gpa);
+    if (__builtin_add_overflow(gpa, ph->p_memsz, &end))
         return FAIL(c, -ERANGE, "segment %u: p_paddr (0x%" PRIx64 ") + p_memsz (0x%" PRIx64
                     ") overflows", i, ph->p_paddr, ph->p_memsz);
     if (end > c->ram_size)
@@ -251,7 +259,7 @@ static int add_load(struct ctx *c, unsigned i, const Elf64_Phdr *ph)
     if ((ret = check_load_addr(c, i, ph)) != 0)
         return ret;
     c->seg[c->nseg++] = (struct seg){
-        .offset = ph->p_offset, .gpa = ph->p_paddr, .filesz = ph->p_filesz,
+        .offset = ph->p_offset, .gpa = c->base + ph->p_paddr, .filesz = ph->p_filesz,
         .memsz = ph->p_memsz, .flags = ph->p_flags, .index = i,
     };
     return 0;
@@ -310,7 +318,7 @@ static const struct seg *find_seg(const struct ctx *c, uint64_t gpa)
 
 static int check_entry(const struct ctx *c)
 {
-    uint64_t entry = c->eh.e_entry;
+    uint64_t entry = c->base + c->eh.e_entry;
     const struct seg *s = find_seg(c, entry);
 
     if (!s)
@@ -348,7 +356,7 @@ static void fill_info(const struct ctx *c, struct elf_image_info *info)
             hi = c->seg[i].gpa + c->seg[i].memsz;
     }
     *info = (struct elf_image_info){
-        .entry = c->eh.e_entry, .load_start = lo, .load_end = hi, .segments = c->nseg,
+        .entry = c->base + c->eh.e_entry, .load_start = lo, .load_end = hi, .segments = c->nseg,
         .phnum = c->eh.e_phnum, .phent = c->eh.e_phentsize,
     };
     /* Where the program headers are in memory (AT_PHDR): PT_PHDR, else the
@@ -357,7 +365,7 @@ static void fill_info(const struct ctx *c, struct elf_image_info *info)
         Elf64_Phdr ph;
         read_phdr(c, i, &ph);
         if (ph.p_type == PT_PHDR)
-            info->phdr = ph.p_vaddr;
+            info->phdr = c->base + ph.p_vaddr;
     }
     for (unsigned i = 0; !info->phdr && i < c->nseg; i++)
         if (c->seg[i].offset <= c->eh.e_phoff && c->eh.e_phoff < c->seg[i].offset + c->seg[i].filesz)
@@ -384,11 +392,11 @@ static int check_args(const void *buf, const void *ram, uint64_t ram_size, char 
 int elf_load(const void *buf, size_t len, void *ram, uint64_t ram_size, uint64_t min_gpa,
              struct elf_image_info *info, char *err, size_t errlen)
 {
-    return elf_load_flags(buf, len, ram, ram_size, min_gpa, 0, info, err, errlen);
+    return elf_load_flags(buf, len, ram, ram_size, min_gpa, 0, 0, info, err, errlen);
 }
 
-int elf_load_flags(const void *buf, size_t len, void *ram, uint64_t ram_size, uint64_t min_gpa, unsigned flags,
-                   struct elf_image_info *info, char *err, size_t errlen)
+int elf_load_flags(const void *buf, size_t len, void *ram, uint64_t ram_size, uint64_t min_gpa, uint64_t base,
+                   unsigned flags, struct elf_image_info *info, char *err, size_t errlen)
 {
     int ret = check_args(buf, ram, ram_size, err, errlen);
     if (ret)
@@ -396,7 +404,7 @@ int elf_load_flags(const void *buf, size_t len, void *ram, uint64_t ram_size, ui
 
     /* ~3 KiB: fine on the VMM's main thread stack. */
     struct ctx c = {
-        .file = buf, .len = len, .ram_size = ram_size, .min_gpa = min_gpa, .flags = flags,
+        .file = buf, .len = len, .ram_size = ram_size, .min_gpa = min_gpa, .flags = flags, .base = base,
         .err = err, .errlen = errlen,
     };
     if ((ret = check_ehdr(&c)) != 0 || (ret = check_phdrs(&c)) != 0 ||
@@ -532,4 +540,28 @@ int elf_read_file(const char *path, size_t max_len, void **buf, size_t *len, cha
     int ret = read_fd(fd, path, max_len, buf, len, err, errlen);
     close(fd);
     return ret;
+}
+
+int elf_interp(const void *buf, size_t len, char *path, size_t cap, uint64_t *span, bool *dyn)
+{
+    const Elf64_Ehdr *eh = buf;
+    *span = 0;
+    path[0] = '\0';
+    if (len < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_phentsize != sizeof(Elf64_Phdr) ||
+        eh->e_phoff > len || (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > len - eh->e_phoff)
+        return -ENOEXEC;
+    *dyn = eh->e_type == ET_DYN;
+    for (unsigned i = 0; i < eh->e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, (const uint8_t *)buf + eh->e_phoff + i * sizeof ph, sizeof ph);
+        if (ph.p_type == PT_LOAD && ph.p_memsz && ph.p_vaddr + ph.p_memsz > *span && ph.p_vaddr + ph.p_memsz > ph.p_vaddr)
+            *span = ph.p_vaddr + ph.p_memsz;
+        if (ph.p_type == PT_INTERP) {
+            if (ph.p_offset > len || ph.p_filesz > len - ph.p_offset || !ph.p_filesz || ph.p_filesz > cap)
+                return -ENOEXEC;
+            memcpy(path, (const uint8_t *)buf + ph.p_offset, ph.p_filesz);
+            path[ph.p_filesz - 1] = '\0';
+        }
+    }
+    return 0;
 }

@@ -10,6 +10,7 @@
 #ifndef AROM_VMM_ELF_LOADER_H
 #define AROM_VMM_ELF_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,8 @@ struct elf_image_info {
 
 /* elf_load_flags: also accept PT_TLS (Linux programs: their C library sets it up). */
 #define ELF_LOAD_TLS 1u
+/* ... and ET_DYN files at a base, PT_INTERP and PT_DYNAMIC (ld.so links them). */
+#define ELF_LOAD_DYNAMIC 2u
 
 /*
  * Validate the ELF file in buf[0..len) and copy its PT_LOAD segments into
@@ -48,8 +51,12 @@ struct elf_image_info {
  */
 int elf_load(const void *buf, size_t len, void *ram, uint64_t ram_size, uint64_t min_gpa,
              struct elf_image_info *info, char *err, size_t errlen);
-int elf_load_flags(const void *buf, size_t len, void *ram, uint64_t ram_size, uint64_t min_gpa, unsigned flags,
-                   struct elf_image_info *info, char *err, size_t errlen);
+int elf_load_flags(const void *buf, size_t len, void *ram, uint64_t ram_size, uint64_t min_gpa, uint64_t base,
+                   unsigned flags, struct elf_image_info *info, char *err, size_t errlen);
+/* What a Linux loader must know first: the PT_INTERP path ("" if none), the
+ * span of the PT_LOAD addresses (end of the highest), whether it is ET_DYN.
+ * 0 or -ENOEXEC (not an ELF, or a bad PT_INTERP). */
+int elf_interp(const void *buf, size_t len, char *path, size_t cap, uint64_t *span, bool *dyn);
 
 /*
  * Read the whole file at path into a malloc'd buffer (caller frees *buf).

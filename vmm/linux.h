@@ -29,6 +29,7 @@
 #define LINUX_FD_MAX 256
 #define LINUX_STACK_SIZE (8ull << 20)     /* what RLIMIT_STACK reports */
 #define LINUX_ENOSYS_MAX 64               /* distinct unsupported calls counted by name */
+#define LINUX_PIE_BASE (16ull << 20)      /* where a position-independent program is loaded */
 
 struct linux_fd {
     int host;                   /* -1: free */
@@ -102,6 +103,7 @@ void linux_files_close_all(struct linux_proc *p);
 int linux_fd_host(struct linux_proc *p, int64_t fd);
 int64_t linux_openat(struct linux_proc *p, int64_t dirfd, const char *path, int64_t flags, int64_t mode);
 int64_t linux_close(struct linux_proc *p, int64_t fd);
+int64_t linux_faccessat(struct linux_proc *p, int64_t dirfd, const char *path, int64_t mode);
 int64_t linux_newfstatat(struct linux_proc *p, int64_t dirfd, const char *path, void *statbuf, int64_t flags);
 
 #endif

@@ -111,3 +111,18 @@ int64_t linux_newfstatat(struct linux_proc *p, int64_t dirfd, const char *path, 
     memcpy(statbuf, &st, sizeof st);       /* the host is x86-64 Linux too: the same struct stat */
     return 0;
 }
+
+int64_t linux_faccessat(struct linux_proc *p, int64_t dirfd, const char *path, int64_t mode)
+{
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC};
+    int64_t fd = resolve(p, dirfd, path, &how);
+    if (fd < 0)
+        return fd;
+    char self[32];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", (int)fd);
+    int rc = access(self, (int)mode & (R_OK | W_OK | X_OK)) < 0 ? -errno : 0;
+    close((int)fd);
+    if (rc == 0 && (mode & W_OK) && !p->root_rw)
+        rc = -EROFS;
+    return rc;
+}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -53,7 +54,7 @@ static void push_u64(struct stack *s, uint64_t v)
 /* argc, argv[], NULL, envp[], NULL, auxv pairs, AT_NULL: the System V ABI's
  * process start (the strings and AT_RANDOM's bytes above them). */
 static int build_stack(struct linux_proc *p, const struct linux_config *cfg, const struct elf_image_info *info,
-                       uint64_t *rsp)
+                       uint64_t interp_base, uint64_t *rsp)
 {
     struct stack s = {.ram = p->mem->host, .sp = p->mm.stack_top, .lo = p->mm.stack_lo};
     int envc = 0;
@@ -74,7 +75,7 @@ static int build_stack(struct linux_proc *p, const struct linux_config *cfg, con
     uint64_t random = push_bytes(&s, rnd, sizeof rnd);
     const uint64_t auxv[][2] = {
         {AT_PHDR, info->phdr}, {AT_PHENT, info->phent}, {AT_PHNUM, info->phnum}, {AT_PAGESZ, 4096},
-        {AT_BASE, 0}, {AT_FLAGS, 0}, {AT_ENTRY, info->entry}, {AT_UID, 0}, {AT_EUID, 0}, {AT_GID, 0},
+        {AT_BASE, interp_base}, {AT_FLAGS, 0}, {AT_ENTRY, info->entry}, {AT_UID, 0}, {AT_EUID, 0}, {AT_GID, 0},
         {AT_EGID, 0}, {AT_SECURE, 0}, {AT_CLKTCK, 100}, {AT_HWCAP, 0}, {AT_RANDOM, random},
         {AT_PLATFORM, platform}, {AT_EXECFN, execfn}, {AT_NULL, 0},
     };
@@ -109,6 +110,59 @@ static int open_root(struct linux_proc *p, const struct linux_config *cfg, char 
     return 0;
 }
 
+/* Read the file fd into a malloc'd buffer. */
+static int read_fd(int fd, void **buf, size_t *len)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > MAX_IMAGE)
+        return -ENOEXEC;
+    *buf = malloc((size_t)st.st_size);
+    if (!*buf)
+        return -ENOMEM;
+    ssize_t n = pread(fd, *buf, (size_t)st.st_size, 0);
+    if (n != st.st_size) {
+        free(*buf);
+        return -EIO;
+    }
+    *len = (size_t)n;
+    return 0;
+}
+
+/* The program's interpreter (PT_INTERP: ld-linux), read inside the root
+ * and loaded at a base the mmap area hands out. */
+static int load_interp(struct linux_proc *p, const char *path, uint64_t *base, uint64_t *entry, char *err,
+                       size_t errlen)
+{
+    if (p->root_fd < 0)
+        return errf(err, errlen, -EINVAL, "%s is dynamically linked (interpreter %s): give --linux-root (e.g. /) so "
+                    "its interpreter and libraries can be read", p->exe, path);
+    int64_t slot = linux_openat(p, AT_FDCWD, path, O_RDONLY, 0);
+    if (slot < 0)
+        return errf(err, errlen, -EINVAL, "%s: its interpreter %s under --linux-root: %s", p->exe, path,
+                    strerror((int)-slot));
+    void *buf;
+    size_t len;
+    int rc = read_fd(linux_fd_host(p, slot), &buf, &len);
+    linux_close(p, slot);
+    if (rc < 0)
+        return errf(err, errlen, rc, "%s: its interpreter %s: %s", p->exe, path, strerror(-rc));
+    char none[8];
+    uint64_t span = 0;
+    bool dyn = false;
+    struct elf_image_info info;
+    int64_t at = elf_interp(buf, len, none, sizeof none, &span, &dyn) == 0 && dyn && span
+        ? linux_mmap_anon(&p->mm, p->mem, 0, span, 0) : -ENOEXEC;
+    rc = at < 0 ? (int)at
+       : elf_load_flags(buf, len, p->mem->host, p->mem->size, AROM_LOAD_MIN, (uint64_t)at,
+                        ELF_LOAD_TLS | ELF_LOAD_DYNAMIC, &info, err, errlen);
+    free(buf);
+    if (rc < 0)
+        return errf(err, errlen, rc, "%s: its interpreter %s cannot be loaded", p->exe, path);
+    *base = (uint64_t)at;
+    *entry = info.entry;
+    return 0;
+}
+
 int linux_load(struct linux_proc *p, struct guest_mem *mem, uint64_t cr3, const struct linux_config *cfg,
                uint64_t *entry, uint64_t *rsp, char *err, size_t errlen)
 {
@@ -122,7 +176,14 @@ int linux_load(struct linux_proc *p, struct guest_mem *mem, uint64_t cr3, const 
     int rc = elf_read_file(cfg->exe, MAX_IMAGE, &buf, &len, err, errlen);
     if (rc < 0)
         return rc;
-    rc = elf_load_flags(buf, len, mem->host, mem->size, AROM_LOAD_MIN, ELF_LOAD_TLS, &info, err, errlen);
+    char interp[256];
+    uint64_t span, interp_base = 0;
+    bool dyn;
+    if (elf_interp(buf, len, interp, sizeof interp, &span, &dyn) < 0)
+        interp[0] = '\0', dyn = false;  /* elf_load says what is wrong */
+    unsigned flags = ELF_LOAD_TLS | (dyn || interp[0] ? ELF_LOAD_DYNAMIC : 0);
+    rc = elf_load_flags(buf, len, mem->host, mem->size, AROM_LOAD_MIN, dyn ? LINUX_PIE_BASE : 0, flags, &info, err,
+                        errlen);
     free(buf);
     if (rc < 0) {
         char why[256];
@@ -137,9 +198,11 @@ int linux_load(struct linux_proc *p, struct guest_mem *mem, uint64_t cr3, const 
     if ((rc = open_root(p, cfg, err, errlen)) < 0)
         return rc;
     linux_files_init(p);
-    if ((rc = build_stack(p, cfg, &info, rsp)) < 0)
-        return errf(err, errlen, rc, "%s: the arguments do not fit the stack", cfg->exe);
     *entry = info.entry;
+    if (interp[0] && (rc = load_interp(p, interp, &interp_base, entry, err, errlen)) < 0)
+        return rc;
+    if ((rc = build_stack(p, cfg, &info, interp_base, rsp)) < 0)
+        return errf(err, errlen, rc, "%s: the arguments do not fit the stack", cfg->exe);
     return 0;
 }
 

@@ -117,6 +117,13 @@ static int64_t sys_fstatat(struct call *c, int64_t dirfd, uint64_t path_va, uint
     return st ? linux_newfstatat(c->p, dirfd, path, st, flags) : -EFAULT;
 }
 
+static int64_t sys_access(struct call *c, int64_t dirfd, uint64_t path_va, int64_t mode)
+{
+    char path[4096];
+    int rc = ustr(c, path_va, path, sizeof path);
+    return rc < 0 ? rc : linux_faccessat(c->p, dirfd, path, mode);
+}
+
 static int64_t sys_lseek(struct call *c)
 {
     int h = linux_fd_host(c->p, (int64_t)c->a[0]);
@@ -137,6 +144,17 @@ static int64_t sys_getdents64(struct call *c)
         return -EFAULT;
     long n = syscall(SYS_getdents64, h, buf, len);
     return n < 0 ? -errno : n;
+}
+
+static int64_t sys_getcwd(struct call *c)
+{
+    char *buf = uptr(c, c->a[0], 2, true);
+    if (c->a[1] < 2)
+        return -ERANGE;
+    if (!buf)
+        return -EFAULT;
+    memcpy(buf, "/", 2);        /* the root is the working directory */
+    return 2;
 }
 
 static int64_t sys_mmap(struct call *c)
@@ -295,6 +313,10 @@ static int64_t dispatch(struct call *c, int nr, bool *exit)
     case SYS_lstat: return sys_fstatat(c, AT_FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW);
     case SYS_newfstatat: return sys_fstatat(c, (int)a[0], a[1], a[2], (int64_t)a[3]);
     case SYS_lseek: return sys_lseek(c);
+    case SYS_access: return sys_access(c, AT_FDCWD, a[0], (int64_t)a[1]);
+    case SYS_faccessat:
+    case SYS_faccessat2: return sys_access(c, (int)a[0], a[1], (int64_t)a[2]);
+    case SYS_getcwd: return sys_getcwd(c);
     case SYS_getdents64: return sys_getdents64(c);
     case SYS_ioctl: return linux_fd_host(p, (int64_t)a[0]) < 0 ? -EBADF : -ENOTTY;
     case SYS_fcntl: return linux_fd_host(p, (int64_t)a[0]) < 0 ? -EBADF : 0;

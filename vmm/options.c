@@ -77,7 +77,7 @@ static const struct opt_desc opt_table[] = {
     {.name = "run-dir", .type = OPT_STR, .offset = OFF(run_dir), .metavar = "DIR",
      .help = "register with aromd: serve the API on DIR/vms/NAME.sock (aromd's default DIR: /run/arom)"},
     {.name = "linux", .type = OPT_FLAG, .offset = OFF(linux_mode),
-     .help = "the payload is an unmodified static Linux x86-64 program; its system calls are served by the VMM"},
+     .help = "the payload is an unmodified Linux x86-64 program; its system calls are served by the VMM"},
     {.name = "linux-root", .type = OPT_STR, .offset = OFF(linux_root), .metavar = "DIR",
      .help = "with --linux: the files the program may open, resolved inside DIR (default: none)"},
     {.name = "linux-root-rw", .type = OPT_FLAG, .offset = OFF(linux_root_rw),
