@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arom/abi.h"
 #include "vmm/guest_mem.h"
 
 #define AROM_SYSCALL_PORT 0xe5           /* the CPL0 entry stub's one `out %al, $imm8`: no register clobbered */
@@ -43,6 +44,16 @@ struct linux_mm {
     uint64_t stack_lo, stack_top;
 };
 
+/* A thread of the program: one vCPU. Slot 0 is the main thread; the
+ * others wait for a clone (linux_thread_wait). */
+struct linux_thread {
+    bool active;                /* running the program */
+    bool starting;              /* cloned: regs/sregs below are its first state */
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    uint64_t clear_child_tid;   /* set_tid_address, CLONE_CHILD_CLEARTID */
+};
+
 struct linux_proc {
     struct guest_mem *mem;
     uint64_t cr3;
@@ -53,7 +64,10 @@ struct linux_proc {
     const char *exe;                      /* the program's path, as given */
     char exe_abs[4096];                   /* and absolute: readlink("/proc/self/exe") */
     struct kvm_segment user_cs, user_ss;  /* what a return to CPL3 loads */
-    pthread_mutex_t lock;                 /* one vCPU today; clone would need it */
+    pthread_mutex_t lock;                 /* everything here; calls of different threads are serialised */
+    pthread_cond_t clone_cond;            /* lock: a slot got a thread */
+    struct linux_thread threads[AROM_MAX_VCPUS];
+    unsigned nthreads_max, nthreads_active;
     /* counters */
     uint64_t calls, enosys_calls, efault_calls;
     struct { int nr; uint64_t count; } enosys[LINUX_ENOSYS_MAX];
@@ -68,6 +82,7 @@ struct linux_config {
     int argc;
     const char *root;             /* files the program may open: NULL none */
     bool root_rw;
+    unsigned vcpus;               /* the most threads at once */
 };
 
 /* Load cfg->exe into guest RAM, build the initial stack and fill p; *entry
@@ -84,9 +99,14 @@ void linux_release(struct linux_proc *p);
 int linux_setup_vcpu(struct linux_proc *p, int vcpu_fd, struct kvm_run *run, uint64_t rsp);
 void linux_write_entry_stub(struct guest_mem *mem);
 
-enum linux_result { LINUX_CONTINUE, LINUX_EXIT };
-/* Serve the system call the exit in run carries (sync regs). */
-enum linux_result linux_syscall(struct linux_proc *p, struct kvm_run *run);
+enum linux_result { LINUX_CONTINUE, LINUX_EXIT, LINUX_THREAD_DONE };
+/* Serve the system call the exit in run carries (sync regs) for vCPU id.
+ * LINUX_EXIT: the program ended (exit_group, or its last thread exited);
+ * LINUX_THREAD_DONE: this thread exited, its vCPU waits for a clone again. */
+enum linux_result linux_syscall(struct linux_proc *p, unsigned id, struct kvm_run *run);
+/* Before KVM_RUN on vCPU id: true when it has a thread to run (a cloned
+ * one gets its first state now); false to ask again (waits <= 100 ms). */
+bool linux_thread_ready(struct linux_proc *p, unsigned id, int vcpu_fd, struct kvm_run *run);
 
 /* The "linux" section of the stats JSON. */
 struct json_object;
@@ -103,6 +123,15 @@ void linux_files_close_all(struct linux_proc *p);
 int linux_fd_host(struct linux_proc *p, int64_t fd);
 int64_t linux_openat(struct linux_proc *p, int64_t dirfd, const char *path, int64_t flags, int64_t mode);
 int64_t linux_close(struct linux_proc *p, int64_t fd);
+int64_t linux_clone(struct linux_proc *p, unsigned parent, struct kvm_regs *r, struct kvm_sregs *s,
+                    uint64_t flags, uint64_t stack, uint64_t ptid_va, uint64_t ctid, uint64_t tls,
+                    uint32_t *ptid);
+/* Thread id's exit; true when it was the last. (lock held) */
+bool linux_thread_exit(struct linux_proc *p, unsigned id);
+/* FUTEX_WAIT(_BITSET) and FUTEX_WAKE on the guest word's host address; a
+ * wait drops p->lock (held on entry) and sets *unlocked. */
+int64_t linux_futex(struct linux_proc *p, uint64_t uaddr, int op, uint32_t val, uint64_t timeout_va,
+                    bool *unlocked);
 int64_t linux_faccessat(struct linux_proc *p, int64_t dirfd, const char *path, int64_t mode);
 int64_t linux_newfstatat(struct linux_proc *p, int64_t dirfd, const char *path, void *statbuf, int64_t flags);
 

@@ -166,8 +166,11 @@ static int load_interp(struct linux_proc *p, const char *path, uint64_t *base, u
 int linux_load(struct linux_proc *p, struct guest_mem *mem, uint64_t cr3, const struct linux_config *cfg,
                uint64_t *entry, uint64_t *rsp, char *err, size_t errlen)
 {
-    *p = (struct linux_proc){.mem = mem, .cr3 = cr3, .exe = cfg->exe, .root_fd = -1};
+    *p = (struct linux_proc){.mem = mem, .cr3 = cr3, .exe = cfg->exe, .root_fd = -1,
+                             .nthreads_max = cfg->vcpus ? cfg->vcpus : 1, .nthreads_active = 1};
+    p->threads[0].active = true;
     pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->clone_cond, NULL);
     if (!realpath(cfg->exe, p->exe_abs))
         snprintf(p->exe_abs, sizeof p->exe_abs, "%s", cfg->exe);
     void *buf;
@@ -213,6 +216,7 @@ void linux_release(struct linux_proc *p)
         close(p->root_fd);
     p->root_fd = -1;
     pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->clone_cond);
 }
 
 /* The entry LSTAR names: `out %al, $AROM_SYSCALL_PORT` (an imm8 port: no

@@ -29,9 +29,11 @@
 /* The arguments of a call, as the syscall ABI puts them. */
 struct call {
     struct linux_proc *p;
+    unsigned id;                /* the vCPU, so the thread */
     struct kvm_regs *r;
     struct kvm_sregs *s;
     uint64_t a[6];
+    bool unlocked;              /* the call released p->lock (a futex wait) */
 };
 
 static void *uptr(struct call *c, uint64_t va, uint64_t len, bool write)
@@ -264,7 +266,8 @@ static int64_t sys_sched_getaffinity(struct call *c)
     if (!mask)
         return -EFAULT;
     memset(mask, 0, len);
-    mask[0] = 1;                /* one vCPU */
+    for (unsigned i = 0; i < c->p->nthreads_max && i < 64; i++)
+        mask[i / 8] |= (uint8_t)(1u << (i % 8));    /* the vCPUs */
     return 8;
 }
 
@@ -296,7 +299,15 @@ static int64_t unsupported(struct linux_proc *p, int nr)
     return -ENOSYS;
 }
 
-static int64_t dispatch(struct call *c, int nr, bool *exit)
+static int64_t sys_clone(struct call *c)
+{
+    uint32_t *ptid = NULL;
+    if (c->a[0] & CLONE_PARENT_SETTID && !(ptid = uptr(c, c->a[2], 4, true)))
+        return -EFAULT;
+    return linux_clone(c->p, c->id, c->r, c->s, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], ptid);
+}
+
+static int64_t dispatch(struct call *c, int nr, enum linux_result *res)
 {
     struct linux_proc *p = c->p;
     uint64_t *a = c->a;
@@ -327,12 +338,15 @@ static int64_t dispatch(struct call *c, int nr, bool *exit)
     case SYS_madvise: return 0;
     case SYS_mremap: return -ENOMEM;        /* the C library then maps anew and copies */
     case SYS_arch_prctl: return sys_arch_prctl(c);
-    case SYS_set_tid_address: return 1;
+    case SYS_set_tid_address:
+        p->threads[c->id].clear_child_tid = a[0];
+        return c->id + 1;
+    case SYS_clone: return sys_clone(c);
     case SYS_set_robust_list:
     case SYS_rt_sigaction:
     case SYS_rt_sigprocmask:
     case SYS_sigaltstack: return 0;         /* no signal is ever delivered */
-    case SYS_futex: return (a[1] & 0x7f) == 1 /* FUTEX_WAKE */ ? 0 : -EAGAIN;
+    case SYS_futex: return linux_futex(p, a[0], (int)a[1], (uint32_t)a[2], a[3], &c->unlocked);
     case SYS_prlimit64: return sys_prlimit(c);
     case SYS_getrandom: return sys_getrandom(c);
     case SYS_uname: return sys_uname(c);
@@ -343,37 +357,42 @@ static int64_t dispatch(struct call *c, int nr, bool *exit)
     case SYS_clock_nanosleep: return a[1] ? -EINVAL : sys_nanosleep(c, a[2]);
     case SYS_sched_getaffinity: return sys_sched_getaffinity(c);
     case SYS_sched_yield: return 0;
-    case SYS_getpid:
-    case SYS_gettid: return 1;
+    case SYS_getpid: return 1;
+    case SYS_gettid: return c->id + 1;
     case SYS_getppid: return 0;
     case SYS_getuid:
     case SYS_geteuid:
     case SYS_getgid:
     case SYS_getegid: return 0;
-    case SYS_exit:
+    case SYS_exit:              /* this thread; the program when it was the last */
+        p->exit_status = (int)(a[0] & 0xff);
+        *res = linux_thread_exit(p, c->id) ? LINUX_EXIT : LINUX_THREAD_DONE;
+        return 0;
     case SYS_exit_group:
         p->exit_status = (int)(a[0] & 0xff);
-        *exit = true;
+        *res = LINUX_EXIT;
         return 0;
     default:
         return unsupported(p, nr);
     }
 }
 
-enum linux_result linux_syscall(struct linux_proc *p, struct kvm_run *run)
+enum linux_result linux_syscall(struct linux_proc *p, unsigned id, struct kvm_run *run)
 {
     struct kvm_regs *r = &run->s.regs.regs;
     struct kvm_sregs *s = &run->s.regs.sregs;
-    struct call c = {.p = p, .r = r, .s = s, .a = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9}};
-    bool exit = false;
+    struct call c = {.p = p, .id = id, .r = r, .s = s, .a = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9}};
+    enum linux_result res = LINUX_CONTINUE;
     pthread_mutex_lock(&p->lock);
     p->calls++;
-    int64_t ret = dispatch(&c, (int)r->rax, &exit);
+    int64_t ret = dispatch(&c, (int)r->rax, &res);
+    if (c.unlocked)
+        pthread_mutex_lock(&p->lock);
     if (ret == -EFAULT)
         p->efault_calls++;
     pthread_mutex_unlock(&p->lock);
-    if (exit)
-        return LINUX_EXIT;
+    if (res != LINUX_CONTINUE)
+        return res;
     /* What sysretq does: back to CPL3 at RCX with RFLAGS from R11. */
     r->rax = (uint64_t)ret;
     r->rip = r->rcx;

@@ -106,8 +106,8 @@ static int linux_image(struct vmm *m)
 {
     struct vm *vm = &m->vm;
     char err[512];
-    cpu_setup_system_area(&vm->mem, 1);
-    if (pagetable_build(vm->mem.host, vm->mem.size, 1, &vm->cr3) < 0) {
+    cpu_setup_system_area(&vm->mem, m->opts.vcpus);
+    if (pagetable_build(vm->mem.host, vm->mem.size, m->opts.vcpus, &vm->cr3) < 0) {
         log_error("cannot build page tables for %llu bytes of RAM", (unsigned long long)vm->mem.size);
         return EXIT_VMM_FAILURE;
     }
@@ -116,7 +116,8 @@ static int linux_image(struct vmm *m)
     if (!(m->linux_argv = linux_argv(m, &argc)))
         return EXIT_VMM_FAILURE;
     struct linux_config cfg = {.exe = m->opts.payload, .argv = m->linux_argv, .argc = argc,
-                               .root = m->opts.linux_root, .root_rw = m->opts.linux_root_rw};
+                               .root = m->opts.linux_root, .root_rw = m->opts.linux_root_rw,
+                               .vcpus = m->opts.vcpus};
     int rc = linux_load(&m->linux_proc, &vm->mem, vm->cr3, &cfg, &vm->entry, &vm->linux_rsp, err, sizeof err);
     if (rc < 0) {
         log_error("%s", err);

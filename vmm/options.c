@@ -699,8 +699,6 @@ int options_validate(struct vmm_options *o, char *err, size_t errlen)
         return fail(err, errlen, "--mem must be a multiple of 2M (got %llu bytes)", (unsigned long long)o->mem);
     if (o->args && strlen(o->args) >= AROM_CMDLINE_MAX)
         return fail(err, errlen, "guest arguments longer than %d bytes", AROM_CMDLINE_MAX - 1);
-    if (o->linux_mode && o->vcpus != 1)
-        return fail(err, errlen, "--linux runs one vCPU (threads are not supported yet)");
     if (!o->linux_mode && (o->linux_root || o->linux_root_rw))
         return fail(err, errlen, "--linux-root and --linux-root-rw go with --linux");
     return resolve_tiering(o, err, errlen);

@@ -140,8 +140,9 @@ static bool handle_io(struct vcpu *v)
         return false;
     }
     if (port == AROM_SYSCALL_PORT && vm->lx && run->io.direction == KVM_EXIT_IO_OUT) {
-        if (linux_syscall(vm->lx, run) == LINUX_CONTINUE)
-            return true;
+        enum linux_result r = linux_syscall(vm->lx, v->id, run);
+        if (r != LINUX_EXIT)
+            return true;        /* a thread that exited waits for the next clone */
         vm_stop(vm, vm->lx->exit_status);
         return false;
     }
@@ -234,6 +235,8 @@ static void *vcpu_thread(void *arg)
             atomic_store(&v->pause_start_ns, 0);
             continue;
         }
+        if (vm->lx && !linux_thread_ready(vm->lx, v->id, v->fd, v->run))
+            continue;           /* a spare vCPU of a Linux guest: no thread yet */
         if (ioctl(v->fd, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN) {
                 __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELAXED);

@@ -17,7 +17,7 @@ build() {   # build NAME [LIBS]: a static program from tests/linux/NAME.c
 }
 # native NAME ARGS...: the program on the host, in the environment a guest gets
 native() { env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/ LANG=C.UTF-8 TERM=dumb "$@"; }
-build hello && build files && build kvsql -lsqlite3 -lm || { finish; exit 1; }
+build hello && build files && build kvsql -lsqlite3 -lm && build threads -pthread || { finish; exit 1; }
 
 t_hello() {
     run_vmm hello 3 -- --linux --mem 64M --stats-json "$WORK/hello.json" "$WORK/hello" a "b c" || return 1
@@ -61,15 +61,24 @@ t_sqlite() {
 }
 check "SQLite (Debian's libsqlite3, static): a read-heavy query run on tiered memory answers as native" t_sqlite
 
+t_threads() {
+    native "$WORK/threads" >"$WORK/threads.native" &&
+    run_vmm threads 0 -- --linux --vcpus 4 --mem 64M --dram-budget 50% --churn-ms 5 --stats-json "$WORK/th.json" \
+        "$WORK/threads" &&
+    cmp -s "$WORK/threads.native" "$LAST_OUT" || { diff "$WORK/threads.native" "$LAST_OUT" | diag; return 1; }
+    json_check "$WORK/th.json" '.tiering.audit_failures == 0 and .tiering.invariant_violations == 0' &&
+    run_vmm threads1 4 -- --linux --vcpus 2 --mem 64M "$WORK/threads" && has "pthread_create: Resource temporarily unavailable" "$LAST_OUT"
+}
+check "threads: clone on vCPUs of their own, a contended mutex (futex), join; output as native under tiering churn; too few vCPUs: EAGAIN" t_threads
+
 t_refused() {
     printf 'not an elf' >"$WORK/junk"; chmod +x "$WORK/junk"
     run_vmm junk 2 -- --linux "$WORK/junk" || return 1
     run_vmm dyn 2 -- --linux /usr/bin/sqlite3 :memory: && has "give --linux-root" "$LAST_ERR" &&
-    run_vmm smp 2 -- --linux --vcpus 2 "$WORK/hello" && has "one vCPU" "$LAST_ERR" &&
     run_vmm root 2 -- --linux --linux-root "$WORK/nonexistent" "$WORK/hello" && has "--linux-root" "$LAST_ERR" &&
     run_vmm noroot 2 -- --linux-root "$WORK/root" "$AROM_PAYLOADS/hello.elf" && has "go with --linux" "$LAST_ERR"
 }
-check "refused with exit 2: not an ELF, a dynamic program without a root for its libraries, --vcpus 2, a bad root, --linux-root alone" t_refused
+check "refused with exit 2: not an ELF, a dynamic program without a root for its libraries, a bad root, --linux-root alone" t_refused
 
 # Debian's own sqlite3: dynamically linked and position-independent; its
 # interpreter and libraries are read (read-only) from the host's root.
