@@ -6,7 +6,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build}
 
-deps=(gcc make autoconf automake libtool pkg-config libjson-c-dev libcunit1-dev libmicrohttpd-dev libxml2-dev libxml2-utils libvirt-dev libsqlite3-dev sqlite3 curl python3-prometheus-client python3-yaml python3-jsonschema jq gnuplot-nox clang libclang-rt-dev)
+deps=(gcc make autoconf automake libtool pkg-config libjson-c-dev libcunit1-dev libmicrohttpd-dev libxml2-dev libxml2-utils libvirt-dev libsqlite3-dev sqlite3 redis-server redis-tools memcached curl python3-prometheus-client python3-yaml python3-jsonschema jq gnuplot-nox clang libclang-rt-dev)
 missing=()
 for d in "${deps[@]}"; do
     dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q "install ok installed" || missing+=("$d")

@@ -64,7 +64,7 @@ struct linux_proc {
     const char *exe;                      /* the program's path, as given */
     char exe_abs[4096];                   /* and absolute: readlink("/proc/self/exe") */
     struct kvm_segment user_cs, user_ss;  /* what a return to CPL3 loads */
-    pthread_mutex_t lock;                 /* everything here; calls of different threads are serialised */
+    pthread_mutex_t lock;                 /* fds, mm, threads, the -ENOSYS table (calls run concurrently) */
     pthread_cond_t clone_cond;            /* lock: a slot got a thread */
     struct linux_thread threads[AROM_MAX_VCPUS];
     unsigned nthreads_max, nthreads_active;
@@ -128,10 +128,14 @@ int64_t linux_clone(struct linux_proc *p, unsigned parent, struct kvm_regs *r, s
                     uint32_t *ptid);
 /* Thread id's exit; true when it was the last. (lock held) */
 bool linux_thread_exit(struct linux_proc *p, unsigned id);
-/* FUTEX_WAIT(_BITSET) and FUTEX_WAKE on the guest word's host address; a
- * wait drops p->lock (held on entry) and sets *unlocked. */
-int64_t linux_futex(struct linux_proc *p, uint64_t uaddr, int op, uint32_t val, uint64_t timeout_va,
-                    bool *unlocked);
+/* FUTEX_WAIT(_BITSET) and FUTEX_WAKE on the guest word's host address. */
+int64_t linux_futex(struct linux_proc *p, uint64_t uaddr, int op, uint32_t val, uint64_t timeout_va);
+/* Sockets, epoll, poll, pipes, dup, fcntl (vmm/linux_net.c): the result,
+ * or -ENOSYS for what it does not serve. */
+int64_t linux_net(struct linux_proc *p, int nr, const uint64_t a[6]);
+/* Install host fd as a new guest fd (takes p->lock): the guest fd, or
+ * -EMFILE (and host is closed). */
+int64_t linux_fd_install(struct linux_proc *p, int host, const char *what);
 int64_t linux_faccessat(struct linux_proc *p, int64_t dirfd, const char *path, int64_t mode);
 int64_t linux_newfstatat(struct linux_proc *p, int64_t dirfd, const char *path, void *statbuf, int64_t flags);
 

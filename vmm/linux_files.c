@@ -63,19 +63,28 @@ int64_t linux_openat(struct linux_proc *p, int64_t dirfd, const char *path, int6
     bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)) || tmpfile;
     if (writes && !p->root_rw)
         return -EROFS;
-    int slot = 3;
-    while (slot < LINUX_FD_MAX && p->fds[slot].host >= 0)
-        slot++;
-    if (slot == LINUX_FD_MAX)
-        return -EMFILE;
     struct open_how how = {.flags = (uint64_t)(flags & ~O_CLOEXEC) | O_CLOEXEC | O_NOCTTY,
                            .mode = (flags & O_CREAT) || tmpfile ? (uint64_t)mode & 07777 : 0};
     int64_t fd = resolve(p, dirfd, path, &how);
-    if (fd < 0)
-        return fd;
-    struct stat st;
-    p->fds[slot] = (struct linux_fd){.host = (int)fd, .dir = fstat((int)fd, &st) == 0 && S_ISDIR(st.st_mode)};
-    snprintf(p->fds[slot].path, sizeof p->fds[slot].path, "%s", path);
+    return fd < 0 ? fd : linux_fd_install(p, (int)fd, path);
+}
+
+int64_t linux_fd_install(struct linux_proc *p, int host, const char *what)
+{
+    pthread_mutex_lock(&p->lock);
+    int slot = 3;
+    while (slot < LINUX_FD_MAX && p->fds[slot].host >= 0)
+        slot++;
+    if (slot < LINUX_FD_MAX) {
+        struct stat st;
+        p->fds[slot] = (struct linux_fd){.host = host, .dir = fstat(host, &st) == 0 && S_ISDIR(st.st_mode)};
+        snprintf(p->fds[slot].path, sizeof p->fds[slot].path, "%s", what);
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (slot == LINUX_FD_MAX) {
+        close(host);
+        return -EMFILE;
+    }
     return slot;
 }
 

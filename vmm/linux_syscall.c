@@ -12,11 +12,14 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "vmm/layout.h"
@@ -33,8 +36,18 @@ struct call {
     struct kvm_regs *r;
     struct kvm_sregs *s;
     uint64_t a[6];
-    bool unlocked;              /* the call released p->lock (a futex wait) */
 };
+
+/* The calls of a program's threads run concurrently (a read may block while
+ * another thread computes); what they share — the fd table, the memory
+ * map, the thread slots, the -ENOSYS table — changes under p->lock. */
+#define LOCKED(p, expr)                                                      \
+    ({                                                                       \
+        pthread_mutex_lock(&(p)->lock);                                      \
+        int64_t locked_rc_ = (int64_t)(expr);                                \
+        pthread_mutex_unlock(&(p)->lock);                                    \
+        locked_rc_;                                                          \
+    })
 
 static void *uptr(struct call *c, uint64_t va, uint64_t len, bool write)
 {
@@ -148,6 +161,20 @@ static int64_t sys_getdents64(struct call *c)
     return n < 0 ? -errno : n;
 }
 
+static int64_t sys_sysinfo(struct call *c)
+{
+    struct sysinfo *si = uptr(c, c->a[0], sizeof *si, true);
+    if (!si)
+        return -EFAULT;
+    memset(si, 0, sizeof *si);
+    si->uptime = (long)(clock_now_ns() / 1000000000);
+    si->totalram = c->p->mem->size;
+    si->freeram = c->p->mm.mmap_next - c->p->mm.mmap_lo;
+    si->procs = 1;
+    si->mem_unit = 1;
+    return 0;
+}
+
 static int64_t sys_getcwd(struct call *c)
 {
     char *buf = uptr(c, c->a[0], 2, true);
@@ -164,7 +191,7 @@ static int64_t sys_mmap(struct call *c)
     uint64_t addr = c->a[0], len = c->a[1];
     int flags = (int)c->a[3];
     int fd = (int)c->a[4];
-    int64_t at = linux_mmap_anon(&c->p->mm, c->p->mem, addr, len, flags);
+    int64_t at = LOCKED(c->p, linux_mmap_anon(&c->p->mm, c->p->mem, addr, len, flags));
     if (at < 0 || (flags & MAP_ANONYMOUS))
         return at;
     /* A file mapping is a private copy: read the file's bytes into it. */
@@ -181,6 +208,44 @@ static int64_t sys_clock_gettime(struct call *c)
     if (!ts)
         return -EFAULT;
     return clock_gettime((clockid_t)c->a[0], ts) < 0 ? -errno : 0;
+}
+
+static int64_t sys_gettimeofday(struct call *c)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    if (c->a[0]) {
+        struct timeval *tv = uptr(c, c->a[0], sizeof *tv, true);
+        if (!tv)
+            return -EFAULT;
+        *tv = (struct timeval){.tv_sec = t.tv_sec, .tv_usec = t.tv_nsec / 1000};
+    }
+    return 0;
+}
+
+static int64_t sys_time(struct call *c)
+{
+    time_t now = time(NULL);
+    if (c->a[0]) {
+        time_t *out = uptr(c, c->a[0], sizeof *out, true);
+        if (!out)
+            return -EFAULT;
+        *out = now;
+    }
+    return now;
+}
+
+/* MADV_DONTNEED on private anonymous memory reads back zeros afterwards:
+ * allocators (jemalloc) check it. Other advice changes nothing here. */
+static int64_t sys_madvise(struct call *c)
+{
+    if ((c->a[0] & 4095) || (int)c->a[2] != MADV_DONTNEED)
+        return c->a[0] & 4095 ? -EINVAL : 0;
+    void *m = uptr(c, c->a[0], c->a[1], true);
+    if (!m)
+        return -ENOMEM;
+    memset(m, 0, c->a[1]);
+    return 0;
 }
 
 static int64_t sys_getrandom(struct call *c)
@@ -283,7 +348,7 @@ static int64_t sys_nanosleep(struct call *c, uint64_t req_va)
 static const char *call_name(int nr);
 
 /* -ENOSYS, counted by name. */
-static int64_t unsupported(struct linux_proc *p, int nr)
+static int64_t unsupported_locked(struct linux_proc *p, int nr)
 {
     p->enosys_calls++;
     for (unsigned i = 0; i < p->n_enosys; i++)
@@ -299,12 +364,17 @@ static int64_t unsupported(struct linux_proc *p, int nr)
     return -ENOSYS;
 }
 
+static int64_t unsupported(struct linux_proc *p, int nr)
+{
+    return LOCKED(p, unsupported_locked(p, nr));
+}
+
 static int64_t sys_clone(struct call *c)
 {
     uint32_t *ptid = NULL;
     if (c->a[0] & CLONE_PARENT_SETTID && !(ptid = uptr(c, c->a[2], 4, true)))
         return -EFAULT;
-    return linux_clone(c->p, c->id, c->r, c->s, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], ptid);
+    return LOCKED(c->p, linux_clone(c->p, c->id, c->r, c->s, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], ptid));
 }
 
 static int64_t dispatch(struct call *c, int nr, enum linux_result *res)
@@ -318,7 +388,20 @@ static int64_t dispatch(struct call *c, int nr, enum linux_result *res)
     case SYS_writev: return sys_writev(c);
     case SYS_open: return sys_openat(c, AT_FDCWD, a[0], (int64_t)a[1], (int64_t)a[2]);
     case SYS_openat: return sys_openat(c, (int)a[0], a[1], (int64_t)a[2], (int64_t)a[3]);
-    case SYS_close: return linux_close(p, (int64_t)a[0]);
+    case SYS_socket: case SYS_bind: case SYS_listen: case SYS_accept: case SYS_accept4: case SYS_connect:
+    case SYS_setsockopt: case SYS_getsockopt: case SYS_getsockname: case SYS_getpeername: case SYS_shutdown:
+    case SYS_sendto: case SYS_recvfrom: case SYS_sendmsg: case SYS_recvmsg: case SYS_epoll_create:
+    case SYS_epoll_create1: case SYS_epoll_ctl: case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_poll:
+    case SYS_ppoll: case SYS_pipe: case SYS_pipe2: case SYS_dup: case SYS_dup2: case SYS_dup3:
+    case SYS_eventfd2: case SYS_fcntl: {
+        int64_t r = linux_net(p, nr, a);
+        return r == -ENOSYS ? unsupported(p, nr) : r;
+    }
+    case SYS_umask: return 022;
+    case SYS_prctl: return 0;
+    case SYS_setitimer: return 0;       /* no signal is delivered: a timer would never fire */
+    case SYS_sysinfo: return sys_sysinfo(c);
+    case SYS_close: return LOCKED(p, linux_close(p, (int64_t)a[0]));
     case SYS_fstat: return sys_fstatat(c, (int)a[0], 0, a[1], AT_EMPTY_PATH);
     case SYS_stat: return sys_fstatat(c, AT_FDCWD, a[0], a[1], 0);
     case SYS_lstat: return sys_fstatat(c, AT_FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW);
@@ -330,23 +413,24 @@ static int64_t dispatch(struct call *c, int nr, enum linux_result *res)
     case SYS_getcwd: return sys_getcwd(c);
     case SYS_getdents64: return sys_getdents64(c);
     case SYS_ioctl: return linux_fd_host(p, (int64_t)a[0]) < 0 ? -EBADF : -ENOTTY;
-    case SYS_fcntl: return linux_fd_host(p, (int64_t)a[0]) < 0 ? -EBADF : 0;
-    case SYS_brk: return (int64_t)linux_brk(&p->mm, p->mem, a[0]);
+    case SYS_brk: return LOCKED(p, linux_brk(&p->mm, p->mem, a[0]));
     case SYS_mmap: return sys_mmap(c);
-    case SYS_munmap: return linux_munmap(&p->mm, p->mem, a[0], a[1]);
-    case SYS_mprotect:
-    case SYS_madvise: return 0;
+    case SYS_munmap: return LOCKED(p, linux_munmap(&p->mm, p->mem, a[0], a[1]));
+    case SYS_mprotect: return 0;
+    case SYS_madvise: return sys_madvise(c);
+    case SYS_gettimeofday: return sys_gettimeofday(c);
+    case SYS_time: return sys_time(c);
     case SYS_mremap: return -ENOMEM;        /* the C library then maps anew and copies */
     case SYS_arch_prctl: return sys_arch_prctl(c);
     case SYS_set_tid_address:
-        p->threads[c->id].clear_child_tid = a[0];
+        LOCKED(p, p->threads[c->id].clear_child_tid = a[0]);
         return c->id + 1;
     case SYS_clone: return sys_clone(c);
     case SYS_set_robust_list:
     case SYS_rt_sigaction:
     case SYS_rt_sigprocmask:
     case SYS_sigaltstack: return 0;         /* no signal is ever delivered */
-    case SYS_futex: return linux_futex(p, a[0], (int)a[1], (uint32_t)a[2], a[3], &c->unlocked);
+    case SYS_futex: return linux_futex(p, a[0], (int)a[1], (uint32_t)a[2], a[3]);
     case SYS_prlimit64: return sys_prlimit(c);
     case SYS_getrandom: return sys_getrandom(c);
     case SYS_uname: return sys_uname(c);
@@ -363,10 +447,19 @@ static int64_t dispatch(struct call *c, int nr, enum linux_result *res)
     case SYS_getuid:
     case SYS_geteuid:
     case SYS_getgid:
-    case SYS_getegid: return 0;
+    case SYS_getegid:
+    case SYS_getgroups: return 0;
+    case SYS_setuid:            /* identity is nominal (uid 0, no groups): changing it changes nothing */
+    case SYS_setgid:
+    case SYS_setresuid:
+    case SYS_setresgid:
+    case SYS_setgroups: return 0;
+    case SYS_setsid:
+    case SYS_getpgrp: return 1;
     case SYS_exit:              /* this thread; the program when it was the last */
-        p->exit_status = (int)(a[0] & 0xff);
-        *res = linux_thread_exit(p, c->id) ? LINUX_EXIT : LINUX_THREAD_DONE;
+        *res = LOCKED(p, linux_thread_exit(p, c->id)) ? LINUX_EXIT : LINUX_THREAD_DONE;
+        if (*res == LINUX_EXIT)
+            p->exit_status = (int)(a[0] & 0xff);
         return 0;
     case SYS_exit_group:
         p->exit_status = (int)(a[0] & 0xff);
@@ -383,14 +476,10 @@ enum linux_result linux_syscall(struct linux_proc *p, unsigned id, struct kvm_ru
     struct kvm_sregs *s = &run->s.regs.sregs;
     struct call c = {.p = p, .id = id, .r = r, .s = s, .a = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9}};
     enum linux_result res = LINUX_CONTINUE;
-    pthread_mutex_lock(&p->lock);
-    p->calls++;
+    __atomic_fetch_add(&p->calls, 1, __ATOMIC_RELAXED);
     int64_t ret = dispatch(&c, (int)r->rax, &res);
-    if (c.unlocked)
-        pthread_mutex_lock(&p->lock);
     if (ret == -EFAULT)
-        p->efault_calls++;
-    pthread_mutex_unlock(&p->lock);
+        __atomic_fetch_add(&p->efault_calls, 1, __ATOMIC_RELAXED);
     if (res != LINUX_CONTINUE)
         return res;
     /* What sysretq does: back to CPL3 at RCX with RFLAGS from R11. */

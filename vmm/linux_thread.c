@@ -95,8 +95,7 @@ bool linux_thread_exit(struct linux_proc *p, unsigned id)
     return --p->nthreads_active == 0;
 }
 
-int64_t linux_futex(struct linux_proc *p, uint64_t uaddr, int op, uint32_t val, uint64_t timeout_va,
-                    bool *unlocked)
+int64_t linux_futex(struct linux_proc *p, uint64_t uaddr, int op, uint32_t val, uint64_t timeout_va)
 {
     uint32_t *w = guest_mem_user_ptr(p->mem, p->cr3, uaddr, 4, false);
     if (!w || (uaddr & 3))
@@ -114,10 +113,7 @@ int64_t linux_futex(struct linux_proc *p, uint64_t uaddr, int op, uint32_t val, 
         ts = *g;
         tsp = &ts;
     }
-    /* Wait without the lock, so other threads' calls go on; relative
-     * timeouts only (FUTEX_WAIT), an absolute one (WAIT_BITSET) as is. */
-    pthread_mutex_unlock(&p->lock);
-    *unlocked = true;
+    /* A relative timeout (FUTEX_WAIT), an absolute one (WAIT_BITSET), as given. */
     long rc = cmd == FUTEX_WAIT
         ? syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, val, tsp, NULL, 0)
         : syscall(SYS_futex, w, FUTEX_WAIT_BITSET_PRIVATE | (op & FUTEX_CLOCK_REALTIME), val, tsp, NULL,

@@ -71,6 +71,60 @@ t_threads() {
 }
 check "threads: clone on vCPUs of their own, a contended mutex (futex), join; output as native under tiering churn; too few vCPUs: EAGAIN" t_threads
 
+# Servers from Debian, reachable from the host on loopback.
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+until_ok() { local n=$(($1 * 5)); shift; for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; "$@"; }
+
+t_redis() {
+    command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
+        { echo "redis-server/redis-tools are not installed (scripts/bootstrap.sh installs them)" | diag; return 1; }
+    local port pid
+    port=$(free_port)
+    timeout -k 5 120 "$AROM_VMM" --linux --vcpus 6 --mem 512M --dram-budget 50% --linux-root / \
+        --stats-json "$WORK/redis.json" "$(command -v redis-server)" --port "$port" --save "" --appendonly no \
+        >"$WORK/redis.out" 2>"$WORK/redis.err" &
+    pid=$!
+    until_ok 30 redis-cli -p "$port" ping || { diag <"$WORK/redis.out"; diag <"$WORK/redis.err"; kill $pid; return 1; }
+    [ "$(redis-cli -p "$port" set arom tiered)" = OK ] && [ "$(redis-cli -p "$port" get arom)" = tiered ] &&
+    redis-benchmark -p "$port" -t set,get -n 2000 -r 1000 -d 64 -P 8 -q >"$WORK/rb.out" 2>&1 &&
+    grep -q "GET: [0-9.]* requests per second" "$WORK/rb.out" || { diag <"$WORK/rb.out"; kill $pid; return 1; }
+    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1
+    wait $pid
+    local st=$?
+    [ $st -eq 0 ] || { echo "arom-vmm exited $st" | diag; diag <"$WORK/redis.err"; return 1; }
+    json_check "$WORK/redis.json" '.linux.syscalls > 1000 and .tiering.audit_failures == 0 and .linux.exit_status == 0'
+}
+check "Debian's redis-server in a VM with a DRAM budget: reachable from the host (redis-cli, redis-benchmark), shut down cleanly" t_redis
+
+t_memcached() {
+    command -v memcached >/dev/null || { echo "memcached is not installed (scripts/bootstrap.sh installs it)" | diag; return 1; }
+    local port pid
+    port=$(free_port)
+    timeout -k 5 60 "$AROM_VMM" --linux --vcpus 8 --mem 256M --linux-root / "$(command -v memcached)" -p "$port" -U 0 \
+        -l 127.0.0.1 -u root -m 32 -t 2 >"$WORK/mc.out" 2>"$WORK/mc.err" &
+    pid=$!
+    mc() {      # mc REQUEST: send it, print the reply up to its last line (END, VERSION ...)
+        "$PY" - "$port" "$1" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode())
+data = b""
+while not (data.endswith(b"END\r\n") or data.startswith(b"VERSION")):
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+sys.stdout.write(data.decode())
+PYEOF
+    }
+    until_ok 30 mc 'version\r\n' || { diag <"$WORK/mc.err"; kill $pid; return 1; }
+    mc 'set k 0 0 5\r\nhello\r\nget k\r\n' >"$WORK/mc.reply"
+    kill -TERM $pid
+    wait $pid
+    grep -q "^STORED" "$WORK/mc.reply" && grep -q "^hello" "$WORK/mc.reply" || { diag <"$WORK/mc.reply"; return 1; }
+}
+check "Debian's memcached (threads, epoll, sockets) in a VM: set and get from the host" t_memcached
+
 t_refused() {
     printf 'not an elf' >"$WORK/junk"; chmod +x "$WORK/junk"
     run_vmm junk 2 -- --linux "$WORK/junk" || return 1
