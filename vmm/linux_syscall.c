@@ -68,30 +68,35 @@ static int ustr(struct call *c, uint64_t va, char *buf, size_t cap)
     return -ENAMETOOLONG;
 }
 
-static int64_t sys_write(struct call *c)
+/* The host fd of guest fd a[0] and the guest buffer (a[1], a[2] capped at
+ * IO_MAX): the host fd, or -EBADF/-EFAULT. */
+static int io_args(struct call *c, bool write, void **buf, uint64_t *len)
 {
     int h = linux_fd_host(c->p, (int64_t)c->a[0]);
-    uint64_t len = c->a[2] < IO_MAX ? c->a[2] : IO_MAX;
-    const void *buf = uptr(c, c->a[1], len, false);
-    if (h < 0)
-        return -EBADF;
-    if (!buf)
-        return -EFAULT;
-    ssize_t n = write(h, buf, len);
+    *len = c->a[2] < IO_MAX ? c->a[2] : IO_MAX;
+    *buf = uptr(c, c->a[1], *len, write);
+    return h < 0 ? -EBADF : !*buf ? -EFAULT : h;
+}
+
+static int64_t result(long n)
+{
     return n < 0 ? -errno : n;
+}
+
+static int64_t sys_write(struct call *c)
+{
+    void *buf;
+    uint64_t len;
+    int h = io_args(c, false, &buf, &len);
+    return h < 0 ? h : result(write(h, buf, len));
 }
 
 static int64_t sys_read(struct call *c, bool positional)
 {
-    int h = linux_fd_host(c->p, (int64_t)c->a[0]);
-    uint64_t len = c->a[2] < IO_MAX ? c->a[2] : IO_MAX;
-    void *buf = uptr(c, c->a[1], len, true);
-    if (h < 0)
-        return -EBADF;
-    if (!buf)
-        return -EFAULT;
-    ssize_t n = positional ? pread(h, buf, len, (off_t)c->a[3]) : read(h, buf, len);
-    return n < 0 ? -errno : n;
+    void *buf;
+    uint64_t len;
+    int h = io_args(c, true, &buf, &len);
+    return h < 0 ? h : result(positional ? pread(h, buf, len, (off_t)c->a[3]) : read(h, buf, len));
 }
 
 static int64_t sys_writev(struct call *c)
@@ -150,15 +155,10 @@ static int64_t sys_lseek(struct call *c)
 
 static int64_t sys_getdents64(struct call *c)
 {
-    int h = linux_fd_host(c->p, (int64_t)c->a[0]);
-    uint64_t len = c->a[2] < IO_MAX ? c->a[2] : IO_MAX;
-    void *buf = uptr(c, c->a[1], len, true);
-    if (h < 0)
-        return -EBADF;
-    if (!buf)
-        return -EFAULT;
-    long n = syscall(SYS_getdents64, h, buf, len);
-    return n < 0 ? -errno : n;
+    void *buf;
+    uint64_t len;
+    int h = io_args(c, true, &buf, &len);
+    return h < 0 ? h : result(syscall(SYS_getdents64, h, buf, len));
 }
 
 static int64_t sys_sysinfo(struct call *c)
