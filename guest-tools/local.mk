@@ -182,3 +182,23 @@ $(NATIVE_LIB_BINS): $(NATIVE_LIB_OBJS)
 $(NATIVE_BINS): guest-tools/native/%-native: guest-tools/native/%.n.o $(NATIVE_RUNTIME_OBJS)
 	@$(MKDIR_P) $(@D)
 	$(NATIVE_V_LD)$(CC) $(NATIVE_CCOPTS) $(NATIVE_LDOPTS) -o $@ $(filter %.n.o,$^) $(NATIVE_LINKLIBS)
+
+# ---- the vDSO of Linux guests -------------------------------------------------
+# guest-tools/vdso/vdso.so: the clock without a VM exit for --linux
+# programs (vmm/linux_image.c maps it and fills include/arom/vvar.h's
+# page; docs/LINUX.md). Embedded into libarom.a as a C array.
+GUEST_VDSO_OPTS = -O2 -std=gnu11 -ffreestanding -fPIC -fno-stack-protector -fcf-protection=none \
+	-fno-asynchronous-unwind-tables -Wall -Wextra -I$(top_srcdir)/include \
+	-nostdlib -shared -Wl,-soname=linux-vdso.so.1 -Wl,--hash-style=both -Wl,--build-id=none \
+	-Wl,-z,noexecstack -Wl,-T,$(top_srcdir)/guest-tools/vdso/vdso.ld \
+	-Wl,--version-script=$(top_srcdir)/guest-tools/vdso/vdso.lds
+guest-tools/vdso/vdso.so: guest-tools/vdso/vdso.c guest-tools/vdso/vdso.lds guest-tools/vdso/vdso.ld $(top_srcdir)/include/arom/vvar.h
+	@$(MKDIR_P) $(@D)
+	$(GUEST_V_LD)$(CC) $(GUEST_VDSO_OPTS) -o $@ $<
+guest-tools/vdso/vdso_image.c: guest-tools/vdso/vdso.so
+	$(AM_V_GEN)(echo '/* Generated from vdso.so by guest-tools/local.mk. */'; echo '#include <stddef.h>'; \
+	  echo 'const unsigned char linux_vdso_image[] = {'; od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; echo 'const size_t linux_vdso_size = sizeof linux_vdso_image;') >$@
+BUILT_SOURCES = guest-tools/vdso/vdso_image.c
+EXTRA_DIST += guest-tools/vdso/vdso.c guest-tools/vdso/vdso.lds guest-tools/vdso/vdso.ld
+CLEANFILES += guest-tools/vdso/vdso.so guest-tools/vdso/vdso_image.c

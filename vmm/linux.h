@@ -68,6 +68,7 @@ struct linux_proc {
     pthread_cond_t clone_cond;            /* lock: a slot got a thread */
     struct linux_thread threads[AROM_MAX_VCPUS];
     unsigned nthreads_max, nthreads_active;
+    bool vvar_set;                        /* the vDSO's clock page is filled */
     /* counters */
     uint64_t calls, enosys_calls, efault_calls;
     struct { int nr; uint64_t count; } enosys[LINUX_ENOSYS_MAX];

@@ -7,14 +7,20 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/log.h"
 #include "vmm/elf_loader.h"
 #include "vmm/layout.h"
+#include "arom/vvar.h"
 #include "vmm/linux.h"
+
+extern const unsigned char linux_vdso_image[];
+extern const size_t linux_vdso_size;
 
 #define MAX_IMAGE (512u << 20)
 
@@ -54,7 +60,7 @@ static void push_u64(struct stack *s, uint64_t v)
 /* argc, argv[], NULL, envp[], NULL, auxv pairs, AT_NULL: the System V ABI's
  * process start (the strings and AT_RANDOM's bytes above them). */
 static int build_stack(struct linux_proc *p, const struct linux_config *cfg, const struct elf_image_info *info,
-                       uint64_t interp_base, uint64_t *rsp)
+                       uint64_t interp_base, uint64_t vdso, uint64_t *rsp)
 {
     struct stack s = {.ram = p->mem->host, .sp = p->mm.stack_top, .lo = p->mm.stack_lo};
     int envc = 0;
@@ -77,7 +83,7 @@ static int build_stack(struct linux_proc *p, const struct linux_config *cfg, con
         {AT_PHDR, info->phdr}, {AT_PHENT, info->phent}, {AT_PHNUM, info->phnum}, {AT_PAGESZ, 4096},
         {AT_BASE, interp_base}, {AT_FLAGS, 0}, {AT_ENTRY, info->entry}, {AT_UID, 0}, {AT_EUID, 0}, {AT_GID, 0},
         {AT_EGID, 0}, {AT_SECURE, 0}, {AT_CLKTCK, 100}, {AT_HWCAP, 0}, {AT_RANDOM, random},
-        {AT_PLATFORM, platform}, {AT_EXECFN, execfn}, {AT_NULL, 0},
+        {AT_PLATFORM, platform}, {AT_EXECFN, execfn}, {AT_SYSINFO_EHDR, vdso}, {AT_NULL, 0},
     };
     size_t words = 1 + (size_t)cfg->argc + 1 + (size_t)envc + 1 + 2 * (sizeof auxv / sizeof auxv[0]);
     s.sp = (s.sp - words * 8) & ~15ull;     /* rsp 16-aligned at entry */
@@ -204,7 +210,17 @@ int linux_load(struct linux_proc *p, struct guest_mem *mem, uint64_t cr3, const 
     *entry = info.entry;
     if (interp[0] && (rc = load_interp(p, interp, &interp_base, entry, err, errlen)) < 0)
         return rc;
-    if ((rc = build_stack(p, cfg, &info, interp_base, rsp)) < 0)
+    /* The vDSO (guest-tools/vdso/): the clock without an exit, once the VMM fills its page. */
+    char none[8];
+    uint64_t vspan = 0;
+    bool vdyn;
+    struct elf_image_info vinfo;
+    int64_t vdso = elf_interp(linux_vdso_image, linux_vdso_size, none, sizeof none, &vspan, &vdyn) == 0 && vspan
+        ? linux_mmap_anon(&p->mm, mem, 0, vspan, 0) : -ENOEXEC;
+    if (vdso < 0 || elf_load_flags(linux_vdso_image, linux_vdso_size, mem->host, mem->size, AROM_LOAD_MIN,
+                                   (uint64_t)vdso, ELF_LOAD_DYNAMIC, &vinfo, err, errlen) < 0)
+        return errf(err, errlen, -ENOEXEC, "%s: the vDSO does not load", cfg->exe);
+    if ((rc = build_stack(p, cfg, &info, interp_base, (uint64_t)vdso, rsp)) < 0)
         return errf(err, errlen, rc, "%s: the arguments do not fit the stack", cfg->exe);
     return 0;
 }
@@ -239,6 +255,33 @@ void linux_write_entry_stub(struct guest_mem *mem)
 #define MSR_SFMASK 0xc0000084
 #define EFER_SCE 1ull
 
+/* The vDSO's clock page: the guest TSC now (KVM's view of the vCPU's MSR)
+ * and what the host clocks say now, and the TSC's rate. Without a usable
+ * TSC rate the page stays invalid and the vDSO makes the system call. */
+static void fill_vvar(struct linux_proc *p, int vcpu_fd)
+{
+    struct arom_vvar *v = guest_mem_ptr(p->mem, AROM_VVAR_GPA, sizeof *v);
+    struct {
+        struct kvm_msrs h;
+        struct kvm_msr_entry e;
+    } tsc = {.h.nmsrs = 1, .e.index = 0x10 /* IA32_TIME_STAMP_COUNTER */};
+    long khz = ioctl(vcpu_fd, KVM_GET_TSC_KHZ, 0);
+    struct timespec mono, real;
+    int n = v && khz > 0 ? ioctl(vcpu_fd, KVM_GET_MSRS, &tsc) : -1;
+    if (n != 1) {
+        log_info("linux guest: no TSC clock for the vDSO (TSC kHz %ld, MSR read %d): the clock is a system call", khz, n);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_REALTIME, &real);
+    *v = (struct arom_vvar){
+        .seq = 2, .valid = 1, .tsc_base = tsc.e.data,
+        .mono_ns = mono.tv_sec * 1000000000ll + mono.tv_nsec, .real_ns = real.tv_sec * 1000000000ll + real.tv_nsec,
+        .mult = (1000000ull << 32) / (uint64_t)khz, .shift = 32,
+    };
+    p->vvar_set = true;
+}
+
 int linux_setup_vcpu(struct linux_proc *p, int vcpu_fd, struct kvm_run *run, uint64_t rsp)
 {
     struct kvm_sregs s;
@@ -267,5 +310,7 @@ int linux_setup_vcpu(struct linux_proc *p, int vcpu_fd, struct kvm_run *run, uin
     if (ioctl(vcpu_fd, KVM_SET_REGS, &r) < 0)
         return -errno;
     run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+    if (p->threads[0].active && !p->vvar_set)
+        fill_vvar(p, vcpu_fd);
     return 0;
 }

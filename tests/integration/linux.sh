@@ -17,7 +17,7 @@ build() {   # build NAME [LIBS]: a static program from tests/linux/NAME.c
 }
 # native NAME ARGS...: the program on the host, in the environment a guest gets
 native() { env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/ LANG=C.UTF-8 TERM=dumb "$@"; }
-build hello && build files && build kvsql -lsqlite3 -lm && build threads -pthread || { finish; exit 1; }
+build hello && build files && build kvsql -lsqlite3 -lm && build threads -pthread && build clock || { finish; exit 1; }
 
 t_hello() {
     run_vmm hello 3 -- --linux --mem 64M --stats-json "$WORK/hello.json" "$WORK/hello" a "b c" || return 1
@@ -124,6 +124,18 @@ PYEOF
     grep -q "^STORED" "$WORK/mc.reply" && grep -q "^hello" "$WORK/mc.reply" || { diag <"$WORK/mc.reply"; return 1; }
 }
 check "Debian's memcached (threads, epoll, sockets) in a VM: set and get from the host" t_memcached
+
+t_vdso() {
+    run_vmm clock 0 -- --linux --mem 64M --stats-json "$WORK/clock.json" "$WORK/clock" || return 1
+    json_check "$WORK/clock.json" '.linux.syscalls < 1000' || return 1
+    # the time the guest read agrees with the host's (within 5 s)
+    local t
+    t=$(sed -n 's/.*time() \([0-9]*\) vs gettimeofday \([0-9]*\)$/\1 \2/p' "$LAST_OUT")
+    set -- $t
+    [ -n "${1:-}" ] && [ "$1" -le "$2" ] && [ $(( $(date +%s) - $1 )) -lt 5 ] ||
+        { echo "guest time '$t' vs host $(date +%s)" | diag; return 1; }
+}
+check "the vDSO: the clock is read without a VM exit (200000 calls, < 1000 system calls), and agrees with the host" t_vdso
 
 t_refused() {
     printf 'not an elf' >"$WORK/junk"; chmod +x "$WORK/junk"
