@@ -126,6 +126,16 @@ await_api() {
     return 1
 }
 
+# nobody_refused SOCK PATH: as user nobody, curl cannot connect to the
+# unix socket SOCK (exit 7); passes trivially when not run as root.
+nobody_refused() {
+    [ "$(id -u)" = 0 ] || return 0
+    setpriv --reuid=65534 --regid=65534 --clear-groups curl -s --max-time 5 --unix-socket "$1" "http://localhost$2" \
+        >/dev/null 2>&1
+    local st=$?     # 7: could not connect (permission denied)
+    [ $st -eq 7 ] || { echo "curl as nobody exited $st, expected 7" | diag; return 1; }
+}
+
 # man_documents PAGE WORD...: man/PAGE has a ".B WORD" line for each
 # (an option or a command), WORD's dashes escaped as roff wants them.
 man_documents() {
