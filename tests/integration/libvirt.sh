@@ -148,14 +148,22 @@ t_prepare_fails() {
 check "a failing prepare hook aborts the launch with its stderr in the error; release still runs" t_prepare_fails
 
 t_hook_hangs() {
-    printf '#!/bin/sh\n[ "$2" = start ] && sleep 300\nexit 0\n' >"$H/arom.d/15-hang"
+    # the hook's child records its pid: it must die with the hook's process group
+    printf '#!/bin/sh\n[ "$2" = start ] && { sleep 300 & echo $! >"%s/hang.pid"; wait; }\nexit 0\n' "$WORK" \
+        >"$H/arom.d/15-hang"
     chmod +x "$H/arom.d/15-hang"
     local t0=$SECONDS
     run_vmm hh 1 -- --domain-xml "$WORK/hk1.xml" --hooks-dir "$H" --hook-timeout 1s
     local st=$?
     rm -f "$H/arom.d/15-hang"
-    [ $st -eq 0 ] && has "15-hang start: timed out after 1 s (killed)" "$LAST_ERR" && [ $((SECONDS - t0)) -lt 20 ] &&
-    ! pgrep -f "sleep 300" >/dev/null
+    [ $st -eq 0 ] && has "15-hang start: timed out after 1 s (killed)" "$LAST_ERR" || return 1
+    [ $((SECONDS - t0)) -lt 20 ] || { echo "took $((SECONDS - t0)) s" | diag; return 1; }
+    # gone, or a zombie waiting for its new parent to reap it
+    local pid state
+    pid=$(cat "$WORK/hang.pid")
+    sleep 0.2
+    state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)
+    [ -z "$state" ] || [ "$state" = Z ] || { echo "the hook's child $pid survived (state $state)" | diag; return 1; }
 }
 check "a hanging hook is killed at its timeout and the launch aborted" t_hook_hangs
 
