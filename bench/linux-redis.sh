@@ -6,10 +6,11 @@
 # the LtRAM share the VM reached and the system calls it made, and plots
 # requests/s (gnuplot) when it is installed.
 #
-#   bench/linux-redis.sh [--keys N] [--size B] [--gets N] [--reps N] [--budget PCT] [--mem SIZE] [--out DIR]
+#   bench/linux-redis.sh [--keys N] [--size B] [--gets N] [--reps N] [--budget PCT] [--mem SIZE] [--settle S] [--out DIR]
+# (--settle: seconds between the fill and the GETs, for the VM's daemon to demote the clean data)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=$top/build keys=100000 size=1024 gets=100000 reps=2 budget=25% mem=256M out=$top/build/bench-linux-redis
+build=$top/build keys=100000 size=1024 gets=1000000 reps=2 budget=25% mem=256M settle=8 out=$top/build/bench-linux-redis
 while [ $# -gt 0 ]; do
     case $1 in
     --keys) keys=$2; shift 2 ;;
@@ -18,8 +19,9 @@ while [ $# -gt 0 ]; do
     --reps) reps=$2; shift 2 ;;
     --budget) budget=$2; shift 2 ;;
     --mem) mem=$2; shift 2 ;;
+    --settle) settle=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    *) echo "usage: bench/linux-redis.sh [--keys N] [--size B] [--gets N] [--reps N] [--budget PCT] [--mem SIZE] [--out DIR]" >&2
+    *) echo "usage: bench/linux-redis.sh [--keys N] [--size B] [--gets N] [--reps N] [--budget PCT] [--mem SIZE] [--settle S] [--out DIR]" >&2
        exit 2 ;;
     esac
 done
@@ -46,7 +48,7 @@ run() {   # run WAY REP
     esac
     wait_up || { echo "redis did not come up ($way)" >&2; kill $pid; exit 1; }
     redis-benchmark -p "$port" -t set -n "$keys" -r "$keys" -d "$size" -P 32 -q >"$out/$way.$rep.fill" 2>&1
-    sleep 2             # the VM's daemon: a couple of epochs to demote the now-clean data
+    sleep "$settle"     # the VM's daemon: epochs to demote the now-clean data
     redis-benchmark -p "$port" -t get -n "$gets" -r "$keys" -d "$size" -P 16 -q >"$out/$way.$rep.get" 2>&1
     local mib
     mib=$(redis-cli -p "$port" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')

@@ -126,6 +126,27 @@ static void report_cpu_state(struct vcpu *v, const char *what)
               (unsigned long long)sregs.cr2);
 }
 
+/* The part of a Linux guest's call the thread slept through (wall time
+ * minus its CPU time): the guest's own wait, not tiering's. */
+struct guest_wait {
+    uint64_t wall, cpu;
+};
+
+static struct guest_wait guest_wait_begin(struct vcpu *v)
+{
+    struct guest_wait w = {clock_now_ns(), clock_thread_cpu_ns()};
+    atomic_store(&v->guest_wait_start_ns, w.wall);     /* a wait in progress counts too */
+    return w;
+}
+
+static void guest_wait_end(struct vcpu *v, struct guest_wait w)
+{
+    uint64_t wall = clock_now_ns() - w.wall, cpu = clock_thread_cpu_ns() - w.cpu;
+    atomic_store(&v->guest_wait_start_ns, 0);
+    if (wall > cpu)
+        atomic_fetch_add(&v->guest_sleep_ns, wall - cpu);
+}
+
 /* Returns true while the vCPU should keep running. */
 static bool handle_io(struct vcpu *v)
 {
@@ -140,7 +161,9 @@ static bool handle_io(struct vcpu *v)
         return false;
     }
     if (port == AROM_SYSCALL_PORT && vm->lx && run->io.direction == KVM_EXIT_IO_OUT) {
+        struct guest_wait w = guest_wait_begin(v);
         enum linux_result r = linux_syscall(vm->lx, v->id, run);
+        guest_wait_end(v, w);
         if (r != LINUX_EXIT)
             return true;        /* a thread that exited waits for the next clone */
         vm_stop(vm, vm->lx->exit_status);
@@ -235,8 +258,13 @@ static void *vcpu_thread(void *arg)
             atomic_store(&v->pause_start_ns, 0);
             continue;
         }
-        if (vm->lx && !linux_thread_ready(vm->lx, v->id, v->fd, v->run))
-            continue;           /* a spare vCPU of a Linux guest: no thread yet */
+        if (vm->lx) {
+            struct guest_wait w = guest_wait_begin(v);
+            bool ready = linux_thread_ready(vm->lx, v->id, v->fd, v->run);
+            guest_wait_end(v, w);
+            if (!ready)
+                continue;       /* a spare vCPU of a Linux guest: no thread yet */
+        }
         if (ioctl(v->fd, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN) {
                 __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELAXED);
@@ -270,7 +298,10 @@ uint64_t vcpu_blocked_ns(struct vcpu *v)
     /* A paused vCPU sleeps too, but not for tiering. */
     uint64_t now = clock_now_ns(), since = atomic_load(&v->pause_start_ns);
     uint64_t paused = atomic_load(&v->paused_ns) + (since && now > since ? now - since : 0);
-    uint64_t wall = now - v->start_ns, busy = run + wait + paused;
+    /* A Linux guest's own wait: the finished ones, and the one in progress (asleep, so all of it). */
+    uint64_t gw = atomic_load(&v->guest_wait_start_ns);
+    uint64_t guest = atomic_load(&v->guest_sleep_ns) + (gw && now > gw ? now - gw : 0);
+    uint64_t wall = now - v->start_ns, busy = run + wait + paused + guest;
     return n == 2 && wall > busy ? wall - busy : 0;
 }
 

@@ -19,6 +19,8 @@ struct vcpu {
     uint64_t start_ns;            /* when it started (CLOCK_MONOTONIC) */
     _Atomic uint64_t paused_ns;       /* time spent paused (vm_pause), summed */
     _Atomic uint64_t pause_start_ns;  /* when the current pause began, else 0 */
+    _Atomic uint64_t guest_sleep_ns;  /* a Linux guest's own waits (epoll, futex, no thread yet), summed */
+    _Atomic uint64_t guest_wait_start_ns; /* when the current one began, else 0 */
 };
 
 /* Create vCPU id of vm and set up its entry state. */
@@ -30,7 +32,9 @@ void vcpu_join(struct vcpu *v);
 /* Make the vCPU leave KVM_RUN soon (any thread). */
 void vcpu_kick(struct vcpu *v);
 /* ns the thread spent blocked since it started: wall time minus time on a
- * CPU, waiting for one (schedstat) or paused. 0 before it runs. */
+ * CPU, waiting for one (schedstat), paused, or asleep because a Linux
+ * guest asked (a blocking call, a spare vCPU): what the slowdown guard
+ * may blame on tiering. 0 before it runs. */
 uint64_t vcpu_blocked_ns(struct vcpu *v);
 /* The signal used to kick vCPUs out of KVM_RUN; installs its handler. */
 int vcpu_install_kick_signal(void);
