@@ -26,13 +26,14 @@ command -v memcached >/dev/null || { echo "bench/linux-memcached.sh: needs memca
 work=$(mktemp -d /tmp/arom-mc-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 gcc -O2 -o "$work/mcload" "$top/bench/mcload.c"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mc=("$(command -v memcached)" -p "$port" -U 0 -l 127.0.0.1 -u root -m 512 -t 4)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 up() { for _ in $(seq 100); do "$work/mcload" "$port" 1 1 1 1 >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
 : >"$work/results"
 echo "== $keys keys of $size B, $gets random GETs, $pipe in flight; VM: --mem $mem, 12 vCPUs; budget $budget"
 for rep in $(seq "$reps"); do
     for way in native dram budget; do
+        port=$(free_port)       # a fresh one each run: no wait for the last one's sockets
+        mc=("$(command -v memcached)" -p "$port" -U 0 -l 127.0.0.1 -u root -m 512 -t 4)
         case $way in
         native) "${mc[@]}" >/dev/null 2>&1 & ;;
         dram) "$build/arom-vmm" --quiet --linux --vcpus 12 --mem "$mem" --ltram off --linux-root / "${mc[@]}" >/dev/null 2>&1 & ;;
