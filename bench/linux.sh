@@ -25,9 +25,9 @@ gcc -static -O2 -o "$work/kvsql" "$top/tests/linux/kvsql.c" -lsqlite3 -lm 2>/dev
 qps() { sed -n 's/^kvsql: \([0-9]*\) queries\/s$/\1/p' "$1"; }
 for r in $(seq "$reps"); do
     env -i PATH=/usr/bin:/bin HOME=/ "$work/kvsql" "$rows" "$queries" >"$work/native.out" 2>"$work/native.$r"
-    "$build/arom-vmm" --quiet --linux --mem 512M --ltram off "$work/kvsql" "$rows" "$queries" \
+    "$build/arom-vmm" --quiet --linux --mem 256M --ltram off "$work/kvsql" "$rows" "$queries" \
         >"$work/dram.out" 2>"$work/dram.$r"
-    "$build/arom-vmm" --quiet --linux --mem 512M --dram-budget "$budget" --stats-json "$work/tier.$r.json" \
+    "$build/arom-vmm" --quiet --linux --mem 256M --dram-budget "$budget" --stats-json "$work/tier.$r.json" \
         "$work/kvsql" "$rows" "$queries" >"$work/tier.out" 2>"$work/tier.$r"
     cmp -s "$work/native.out" "$work/dram.out" && cmp -s "$work/native.out" "$work/tier.out" ||
         { echo "bench/linux.sh: the answers differ from native" >&2; exit 1; }
