@@ -3,12 +3,12 @@
 # an arom VM (--linux) all-DRAM and with a DRAM budget, side by side: fill
 # KEYS keys of SIZE bytes, then GETS gets of random keys (bench/mcload.c,
 # PIPE requests in flight), REPS times each way; prints requests/s and the
-# LtRAM share the VM reached.
+# LtRAM share the VM reached, and plots requests/s (gnuplot) when installed.
 #
 #   bench/linux-memcached.sh [--keys N] [--size B] [--gets N] [--pipe N] [--reps N] [--budget PCT] [--mem SIZE]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=$top/build keys=100000 size=1024 gets=200000 pipe=16 reps=2 budget=25% mem=256M
+build=$top/build keys=100000 size=1024 gets=200000 pipe=16 reps=2 budget=25% mem=256M out=$top/build/bench-linux-memcached
 while [ $# -gt 0 ]; do
     case $1 in
     --keys) keys=$2; shift 2 ;;
@@ -55,3 +55,11 @@ awk -v n="$n" -v d="$d" -v b="$b" -v bu="$budget" 'BEGIN {
     printf "median GET req/s: native %d, arom all-DRAM %d (%.3fx), arom %s budget %d (%.3fx)\n", n, d, d / n, bu, b, b / n }'
 jq -r '"budget VM at exit: \(.tiering.pages.ltram * 4096 / 1048576 | floor) MiB on LtRAM of \(.tiering.pages.total * 4096 / 1048576 | floor) MiB RAM, "
        + "\(.tiering.demotions) demotions, \(.tiering.promotions) promotions; \(.linux.syscalls) system calls"' "$work/budget.json" 2>/dev/null || true
+if command -v gnuplot >/dev/null; then
+    mkdir -p "$out"
+    printf 'native %s\narom-DRAM %s\narom-%s %s\n' "$n" "$d" "$budget" "$b" >"$out/median.dat"
+    gnuplot -e "set terminal pngcairo size 640,400 noenhanced; set output '$out/memcached-get.png'; set style fill solid;
+        set boxwidth 0.6; set ylabel 'GET requests/s'; set title 'memcached: native vs arom --linux';
+        set yrange [0:*]; plot '$out/median.dat' using 0:2:xtic(1) with boxes notitle" 2>/dev/null &&
+        echo "plot: $out/memcached-get.png"
+fi

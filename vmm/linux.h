@@ -137,6 +137,10 @@ int64_t linux_net(struct linux_proc *p, int nr, const uint64_t a[6]);
 /* Install host fd as a new guest fd (takes p->lock): the guest fd, or
  * -EMFILE (and host is closed). */
 int64_t linux_fd_install(struct linux_proc *p, int host, const char *what);
+/* A unix socket's path (the guest's) as a host path inside the root: its
+ * directory resolved there (an O_PATH fd, *dirfd, to close after the bind
+ * or connect), "/proc/self/fd/N/NAME" into out. 0 or -errno. */
+int64_t linux_unix_path(struct linux_proc *p, const char *path, char *out, size_t cap, int *dirfd);
 int64_t linux_faccessat(struct linux_proc *p, int64_t dirfd, const char *path, int64_t mode);
 int64_t linux_newfstatat(struct linux_proc *p, int64_t dirfd, const char *path, void *statbuf, int64_t flags);
 

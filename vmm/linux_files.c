@@ -135,3 +135,27 @@ int64_t linux_faccessat(struct linux_proc *p, int64_t dirfd, const char *path, i
         rc = -EROFS;
     return rc;
 }
+
+int64_t linux_unix_path(struct linux_proc *p, const char *path, char *out, size_t cap, int *dirfd)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char dir[4096];
+    if (!*base || strlen(path) >= sizeof dir)
+        return -EINVAL;
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    else
+        snprintf(dir, sizeof dir, ".");
+    struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC};
+    int64_t fd = resolve(p, AT_FDCWD, dir, &how);
+    if (fd < 0)
+        return fd;
+    int n = snprintf(out, cap, "/proc/self/fd/%d/%s", (int)fd, base);
+    if (n < 0 || (size_t)n >= cap) {
+        close((int)fd);
+        return -ENAMETOOLONG;
+    }
+    *dirfd = (int)fd;
+    return 0;
+}

@@ -3,20 +3,25 @@
  * the host kernel does the work and a guest listening on a socket is
  * reachable from the host. The network a guest sees is the loopback only:
  * TCP and UDP over IPv4 and IPv6 bound or connected to 127.0.0.0/8 or ::1
- * (a bind to "any" is made a bind to loopback); other families, and unix
- * sockets (their paths would be the host's), are -EAFNOSUPPORT. Blocking
+ * (a bind to "any" is made a bind to loopback); unix sockets by path, the
+ * path resolved inside --linux-root like any file (a bind creates one:
+ * --linux-root-rw); the abstract namespace (host-wide) and other families
+ * are refused. Blocking
  * calls block the calling vCPU's thread only; a VM stop interrupts them
  * (EINTR from the vCPU kick). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "vmm/linux.h"
@@ -34,10 +39,33 @@ static int64_t ret(long r)
     return r < 0 ? -errno : r;
 }
 
-/* A guest sockaddr into ss, checked (loopback only); bind: "any" becomes loopback. */
-static int64_t sockaddr_in(struct linux_proc *p, uint64_t va, uint64_t len, struct sockaddr_storage *ss,
-                           socklen_t *sl, bool bind)
+/* A unix socket address: its path made a host path inside the root (*dirfd to close after use). */
+static int64_t unix_addr(struct linux_proc *p, struct sockaddr_storage *ss, socklen_t *sl, bool bind, int *dirfd)
 {
+    struct sockaddr_un *un = (struct sockaddr_un *)ss;
+    size_t max = *sl - offsetof(struct sockaddr_un, sun_path);
+    if (*sl <= offsetof(struct sockaddr_un, sun_path) || !un->sun_path[0])
+        return -EINVAL;         /* unnamed, or the abstract namespace: host-wide, not the guest's */
+    char path[sizeof un->sun_path + 1];
+    snprintf(path, sizeof path, "%.*s", (int)(max < sizeof un->sun_path ? max : sizeof un->sun_path), un->sun_path);
+    if (bind && !p->root_rw)
+        return -EROFS;          /* binding creates the socket file */
+    char host[sizeof un->sun_path];
+    int64_t rc = linux_unix_path(p, path, host, sizeof host, dirfd);
+    if (rc < 0)
+        return rc;
+    memcpy(un->sun_path, host, strlen(host) + 1);
+    *sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(host) + 1);
+    return 0;
+}
+
+/* A guest sockaddr into ss, checked (loopback only); bind: "any" becomes
+ * loopback. A unix path is made the host's (*dirfd: close after use, -1
+ * when none). */
+static int64_t sockaddr_in(struct linux_proc *p, uint64_t va, uint64_t len, struct sockaddr_storage *ss,
+                           socklen_t *sl, bool bind, int *dirfd)
+{
+    *dirfd = -1;
     if (len > sizeof *ss || len < sizeof(sa_family_t))
         return -EINVAL;
     const void *g = gptr(p, va, len, false);
@@ -64,6 +92,8 @@ static int64_t sockaddr_in(struct linux_proc *p, uint64_t va, uint64_t len, stru
             return -ENETUNREACH;
         return 0;
     }
+    if (ss->ss_family == AF_UNIX)
+        return unix_addr(p, ss, sl, bind, dirfd);
     return ss->ss_family == AF_INET || ss->ss_family == AF_INET6 ? -EINVAL : -EAFNOSUPPORT;
 }
 
@@ -87,7 +117,7 @@ static int64_t sockaddr_out(struct linux_proc *p, uint64_t va, uint64_t lenp, co
 
 static int64_t sys_socket(struct linux_proc *p, const uint64_t a[6])
 {
-    if (a[0] != AF_INET && a[0] != AF_INET6)
+    if (a[0] != AF_INET && a[0] != AF_INET6 && a[0] != AF_UNIX)
         return -EAFNOSUPPORT;
     int fd = socket((int)a[0], (int)a[1] | SOCK_CLOEXEC, (int)a[2]);
     return fd < 0 ? -errno : linux_fd_install(p, fd, "socket");
@@ -162,12 +192,16 @@ static int64_t sys_sendto(struct linux_proc *p, const uint64_t a[6])
         return -EFAULT;
     struct sockaddr_storage ss;
     socklen_t sl = 0;
+    int dirfd = -1;
     if (a[4]) {
-        int64_t rc = sockaddr_in(p, a[4], a[5], &ss, &sl, false);
+        int64_t rc = sockaddr_in(p, a[4], a[5], &ss, &sl, false, &dirfd);
         if (rc < 0)
             return rc;
     }
-    return ret(sendto(h, buf, a[2], (int)a[3] | MSG_NOSIGNAL, a[4] ? (struct sockaddr *)&ss : NULL, sl));
+    int64_t rc = ret(sendto(h, buf, a[2], (int)a[3] | MSG_NOSIGNAL, a[4] ? (struct sockaddr *)&ss : NULL, sl));
+    if (dirfd >= 0)
+        close(dirfd);
+    return rc;
 }
 
 static int64_t sys_recvfrom(struct linux_proc *p, const uint64_t a[6])
@@ -211,8 +245,9 @@ static int64_t sys_msg(struct linux_proc *p, const uint64_t a[6], bool send)
     }
     struct sockaddr_storage ss;
     socklen_t sl = 0;
+    int dirfd = -1;
     if (send && gm->msg_name) {
-        int64_t rc = sockaddr_in(p, (uint64_t)gm->msg_name, gm->msg_namelen, &ss, &sl, false);
+        int64_t rc = sockaddr_in(p, (uint64_t)gm->msg_name, gm->msg_namelen, &ss, &sl, false, &dirfd);
         if (rc < 0)
             return rc;
     }
@@ -223,8 +258,11 @@ static int64_t sys_msg(struct linux_proc *p, const uint64_t a[6], bool send)
         m.msg_namelen = sizeof ss;
     }
     ssize_t n = send ? sendmsg(h, &m, (int)a[2] | MSG_NOSIGNAL) : recvmsg(h, &m, (int)a[2] & ~MSG_CMSG_CLOEXEC);
+    int e = errno;
+    if (dirfd >= 0)
+        close(dirfd);
     if (n < 0)
-        return -errno;
+        return -e;
     if (!send) {
         if (gm->msg_name) {
             uint32_t keep = gm->msg_namelen < m.msg_namelen ? gm->msg_namelen : m.msg_namelen;
@@ -382,12 +420,17 @@ int64_t linux_net(struct linux_proc *p, int nr, const uint64_t a[6])
     switch (nr) {
     case SYS_socket: return sys_socket(p, a);
     case SYS_bind:
-    case SYS_connect:
+    case SYS_connect: {
+        int dirfd;
         if ((h = linux_fd_host(p, (int64_t)a[0])) < 0)
             return -EBADF;
-        if ((rc = sockaddr_in(p, a[1], a[2], &ss, &sl, nr == SYS_bind)) < 0)
+        if ((rc = sockaddr_in(p, a[1], a[2], &ss, &sl, nr == SYS_bind, &dirfd)) < 0)
             return rc;
-        return ret(nr == SYS_bind ? bind(h, (struct sockaddr *)&ss, sl) : connect(h, (struct sockaddr *)&ss, sl));
+        rc = ret(nr == SYS_bind ? bind(h, (struct sockaddr *)&ss, sl) : connect(h, (struct sockaddr *)&ss, sl));
+        if (dirfd >= 0)
+            close(dirfd);
+        return rc;
+    }
     case SYS_listen:
         return (h = linux_fd_host(p, (int64_t)a[0])) < 0 ? -EBADF : ret(listen(h, (int)a[1]));
     case SYS_accept: return sys_accept(p, a, 0);

@@ -17,7 +17,8 @@ build() {   # build NAME [LIBS]: a static program from tests/linux/NAME.c
 }
 # native NAME ARGS...: the program on the host, in the environment a guest gets
 native() { env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/ LANG=C.UTF-8 TERM=dumb "$@"; }
-build hello && build files && build kvsql -lsqlite3 -lm && build threads -pthread && build clock || { finish; exit 1; }
+build hello && build files && build kvsql -lsqlite3 -lm && build threads -pthread && build clock &&
+    build unixsock -pthread || { finish; exit 1; }
 
 t_hello() {
     run_vmm hello 3 -- --linux --mem 64M --stats-json "$WORK/hello.json" "$WORK/hello" a "b c" || return 1
@@ -136,6 +137,17 @@ t_vdso() {
         { echo "guest time '$t' vs host $(date +%s)" | diag; return 1; }
 }
 check "the vDSO: the clock is read without a VM exit (200000 calls, < 1000 system calls), and agrees with the host" t_vdso
+
+t_unix() {
+    mkdir -p "$WORK/uroot/in"
+    run_vmm unix 0 -- --linux --vcpus 2 --mem 64M --linux-root "$WORK/uroot/in" --linux-root-rw "$WORK/unixsock" /s.sock &&
+    has "server got ping" "$LAST_OUT" && has "client got pong" "$LAST_OUT" && [ -S "$WORK/uroot/in/s.sock" ] &&
+    has "bind /../../dotdot.sock: ok" "$LAST_OUT" && [ -S "$WORK/uroot/in/dotdot.sock" ] && [ ! -e "$WORK/dotdot.sock" ] &&
+    has "bind abstract: Invalid argument" "$LAST_OUT" &&
+    run_vmm unix-ro 1 -- --linux --vcpus 2 --mem 64M --linux-root "$WORK/uroot/in" "$WORK/unixsock" /t.sock &&
+    has "bind: Read-only file system" "$LAST_OUT"
+}
+check "unix sockets: by path inside the root ('..' stays inside; a bind needs --linux-root-rw), the abstract namespace refused" t_unix
 
 t_refused() {
     printf 'not an elf' >"$WORK/junk"; chmod +x "$WORK/junk"
