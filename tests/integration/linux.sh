@@ -101,7 +101,7 @@ t_memcached() {
     command -v memcached >/dev/null || { echo "memcached is not installed (scripts/bootstrap.sh installs it)" | diag; return 1; }
     local port pid
     port=$(free_port)
-    timeout -k 5 60 "$AROM_VMM" --linux --vcpus 12 --mem 256M --linux-root / "$(command -v memcached)" -p "$port" -U 0 \
+    timeout -k 5 60 "$AROM_VMM" --linux --vcpus 12 --mem 512M --linux-root / "$(command -v memcached)" -p "$port" -U 0 \
         -l 127.0.0.1 -u root -m 32 -t 2 >"$WORK/mc.out" 2>"$WORK/mc.err" &
     pid=$!
     mc() {      # mc REQUEST: send it, print the reply up to its last line (END, VERSION ...)
