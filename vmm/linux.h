@@ -18,6 +18,7 @@
 #ifndef AROM_VMM_LINUX_H
 #define AROM_VMM_LINUX_H
 
+#include <errno.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -114,6 +115,11 @@ struct json_object;
 struct json_object *linux_stats_json(struct linux_proc *p);
 
 /* Internal to vmm/linux_*.c. */
+/* A host call's answer as the guest's: the value, or -errno. */
+static inline int64_t linux_result(long r)
+{
+    return r < 0 ? -errno : r;
+}
 int linux_mm_init(struct linux_mm *mm, uint64_t image_end, uint64_t ram_size);
 uint64_t linux_brk(struct linux_mm *mm, struct guest_mem *mem, uint64_t want);
 int64_t linux_mmap_anon(struct linux_mm *mm, struct guest_mem *mem, uint64_t addr, uint64_t len, int flags);

@@ -34,11 +34,6 @@ static void *gptr(struct linux_proc *p, uint64_t va, uint64_t len, bool write)
     return guest_mem_user_ptr(p->mem, p->cr3, va, len, write);
 }
 
-static int64_t ret(long r)
-{
-    return r < 0 ? -errno : r;
-}
-
 /* A unix socket address: its path made a host path inside the root (*dirfd to close after use). */
 static int64_t unix_addr(struct linux_proc *p, struct sockaddr_storage *ss, socklen_t *sl, bool bind, int *dirfd)
 {
@@ -154,7 +149,7 @@ static int64_t sys_sockopt(struct linux_proc *p, const uint64_t a[6], bool set)
         if (!g && a[4])
             return -EFAULT;
         memcpy(buf, g, a[4]);
-        return ret(setsockopt(h, (int)a[1], (int)a[2], buf, (socklen_t)a[4]));
+        return linux_result(setsockopt(h, (int)a[1], (int)a[2], buf, (socklen_t)a[4]));
     }
     uint32_t *glen = gptr(p, a[4], 4, true);
     if (!glen)
@@ -198,7 +193,7 @@ static int64_t sys_sendto(struct linux_proc *p, const uint64_t a[6])
         if (rc < 0)
             return rc;
     }
-    int64_t rc = ret(sendto(h, buf, a[2], (int)a[3] | MSG_NOSIGNAL, a[4] ? (struct sockaddr *)&ss : NULL, sl));
+    int64_t rc = linux_result(sendto(h, buf, a[2], (int)a[3] | MSG_NOSIGNAL, a[4] ? (struct sockaddr *)&ss : NULL, sl));
     if (dirfd >= 0)
         close(dirfd);
     return rc;
@@ -289,7 +284,7 @@ static int64_t sys_epoll_ctl(struct linux_proc *p, const uint64_t a[6])
             return -EFAULT;
         ev = *g;                /* the data word comes back to the guest as it gave it */
     }
-    return ret(epoll_ctl(ep, (int)a[1], h, &ev));
+    return linux_result(epoll_ctl(ep, (int)a[1], h, &ev));
 }
 
 static int64_t sys_epoll_wait(struct linux_proc *p, const uint64_t a[6])
@@ -305,7 +300,7 @@ static int64_t sys_epoll_wait(struct linux_proc *p, const uint64_t a[6])
     struct epoll_event *ev = gptr(p, a[1], (uint64_t)max * sizeof *ev, true);
     if (!ev)
         return -EFAULT;
-    return ret(epoll_wait(ep, ev, max, (int)a[3]));   /* the same packed layout as the guest's */
+    return linux_result(epoll_wait(ep, ev, max, (int)a[3]));   /* the same packed layout as the guest's */
 }
 
 static int64_t sys_poll(struct linux_proc *p, uint64_t fds_va, uint64_t n, int timeout_ms)
@@ -383,7 +378,7 @@ static int64_t sys_fcntl(struct linux_proc *p, const uint64_t a[6])
     switch ((int)a[1]) {
     case F_GETFL:
     case F_SETFL:
-        return ret(fcntl(h, (int)a[1], (int)a[2]));
+        return linux_result(fcntl(h, (int)a[1], (int)a[2]));
     case F_GETFD:
         return FD_CLOEXEC;      /* nothing is ever exec'd */
     case F_SETFD:
@@ -426,13 +421,13 @@ int64_t linux_net(struct linux_proc *p, int nr, const uint64_t a[6])
             return -EBADF;
         if ((rc = sockaddr_in(p, a[1], a[2], &ss, &sl, nr == SYS_bind, &dirfd)) < 0)
             return rc;
-        rc = ret(nr == SYS_bind ? bind(h, (struct sockaddr *)&ss, sl) : connect(h, (struct sockaddr *)&ss, sl));
+        rc = linux_result(nr == SYS_bind ? bind(h, (struct sockaddr *)&ss, sl) : connect(h, (struct sockaddr *)&ss, sl));
         if (dirfd >= 0)
             close(dirfd);
         return rc;
     }
     case SYS_listen:
-        return (h = linux_fd_host(p, (int64_t)a[0])) < 0 ? -EBADF : ret(listen(h, (int)a[1]));
+        return (h = linux_fd_host(p, (int64_t)a[0])) < 0 ? -EBADF : linux_result(listen(h, (int)a[1]));
     case SYS_accept: return sys_accept(p, a, 0);
     case SYS_accept4: return sys_accept(p, a, (int)a[3]);
     case SYS_setsockopt: return sys_sockopt(p, a, true);
@@ -440,7 +435,7 @@ int64_t linux_net(struct linux_proc *p, int nr, const uint64_t a[6])
     case SYS_getsockname: return sys_name(p, a, false);
     case SYS_getpeername: return sys_name(p, a, true);
     case SYS_shutdown:
-        return (h = linux_fd_host(p, (int64_t)a[0])) < 0 ? -EBADF : ret(shutdown(h, (int)a[1]));
+        return (h = linux_fd_host(p, (int64_t)a[0])) < 0 ? -EBADF : linux_result(shutdown(h, (int)a[1]));
     case SYS_sendto: return sys_sendto(p, a);
     case SYS_recvfrom: return sys_recvfrom(p, a);
     case SYS_sendmsg: return sys_msg(p, a, true);

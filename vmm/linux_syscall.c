@@ -78,17 +78,12 @@ static int io_args(struct call *c, bool write, void **buf, uint64_t *len)
     return h < 0 ? -EBADF : !*buf ? -EFAULT : h;
 }
 
-static int64_t result(long n)
-{
-    return n < 0 ? -errno : n;
-}
-
 static int64_t sys_write(struct call *c)
 {
     void *buf;
     uint64_t len;
     int h = io_args(c, false, &buf, &len);
-    return h < 0 ? h : result(write(h, buf, len));
+    return h < 0 ? h : linux_result(write(h, buf, len));
 }
 
 static int64_t sys_read(struct call *c, bool positional)
@@ -96,7 +91,7 @@ static int64_t sys_read(struct call *c, bool positional)
     void *buf;
     uint64_t len;
     int h = io_args(c, true, &buf, &len);
-    return h < 0 ? h : result(positional ? pread(h, buf, len, (off_t)c->a[3]) : read(h, buf, len));
+    return h < 0 ? h : linux_result(positional ? pread(h, buf, len, (off_t)c->a[3]) : read(h, buf, len));
 }
 
 static int64_t sys_writev(struct call *c)
@@ -158,7 +153,7 @@ static int64_t sys_getdents64(struct call *c)
     void *buf;
     uint64_t len;
     int h = io_args(c, true, &buf, &len);
-    return h < 0 ? h : result(syscall(SYS_getdents64, h, buf, len));
+    return h < 0 ? h : linux_result(syscall(SYS_getdents64, h, buf, len));
 }
 
 static int64_t sys_sysinfo(struct call *c)
