@@ -39,10 +39,17 @@ struct linux_fd {
     char path[256];             /* as the guest opened it, for fstat and messages */
 };
 
+struct linux_extent {
+    uint64_t start, end;
+};
+
 struct linux_mm {
     uint64_t brk_start, brk, brk_end;     /* the break: [brk_start, brk), at most brk_end */
-    uint64_t mmap_lo, mmap_next;          /* mmap: allocated downwards from the stack to mmap_lo */
+    uint64_t mmap_lo;                     /* mmap: [mmap_lo, stack_lo) */
     uint64_t stack_lo, stack_top;
+    struct linux_extent *free;            /* the free ranges of the mmap area, sorted */
+    unsigned nfree, free_cap;
+    uint64_t free_bytes;
 };
 
 /* A thread of the program: one vCPU. Slot 0 is the main thread; the
@@ -124,6 +131,13 @@ int linux_mm_init(struct linux_mm *mm, uint64_t image_end, uint64_t ram_size);
 uint64_t linux_brk(struct linux_mm *mm, struct guest_mem *mem, uint64_t want);
 int64_t linux_mmap_anon(struct linux_mm *mm, struct guest_mem *mem, uint64_t addr, uint64_t len, int flags);
 int64_t linux_munmap(struct linux_mm *mm, struct guest_mem *mem, uint64_t addr, uint64_t len);
+int64_t linux_mremap(struct linux_mm *mm, struct guest_mem *mem, uint64_t old, uint64_t old_len, uint64_t new_len,
+                     int flags, uint64_t new_addr);
+void linux_mm_fini(struct linux_mm *mm);
+/* Bytes of the mmap area in use. */
+uint64_t linux_mm_mapped(const struct linux_mm *mm);
+/* Zero guest RAM [addr, addr+len), storing only into pages not already zero. */
+void linux_mm_zero(struct guest_mem *mem, uint64_t addr, uint64_t len);
 void linux_files_init(struct linux_proc *p);
 void linux_files_close_all(struct linux_proc *p);
 /* The host fd of guest fd, or -1. */

@@ -177,6 +177,7 @@ int linux_load(struct linux_proc *p, struct guest_mem *mem, uint64_t cr3, const 
     p->threads[0].active = true;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->clone_cond, NULL);
+    linux_files_init(p);                /* first: linux_release after a failed load closes only what it opened */
     if (!realpath(cfg->exe, p->exe_abs))
         snprintf(p->exe_abs, sizeof p->exe_abs, "%s", cfg->exe);
     void *buf;
@@ -206,7 +207,6 @@ int linux_load(struct linux_proc *p, struct guest_mem *mem, uint64_t cr3, const 
                     "8 MiB stack", cfg->exe, (unsigned long long)(mem->size >> 20));
     if ((rc = open_root(p, cfg, err, errlen)) < 0)
         return rc;
-    linux_files_init(p);
     *entry = info.entry;
     if (interp[0] && (rc = load_interp(p, interp, &interp_base, entry, err, errlen)) < 0)
         return rc;
@@ -228,6 +228,7 @@ int linux_load(struct linux_proc *p, struct guest_mem *mem, uint64_t cr3, const 
 void linux_release(struct linux_proc *p)
 {
     linux_files_close_all(p);
+    linux_mm_fini(&p->mm);
     if (p->root_fd >= 0)
         close(p->root_fd);
     p->root_fd = -1;

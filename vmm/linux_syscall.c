@@ -164,7 +164,7 @@ static int64_t sys_sysinfo(struct call *c)
     memset(si, 0, sizeof *si);
     si->uptime = (long)(clock_now_ns() / 1000000000);
     si->totalram = c->p->mem->size;
-    si->freeram = c->p->mm.mmap_next - c->p->mm.mmap_lo;
+    si->freeram = c->p->mm.free_bytes + (c->p->mm.brk_end - c->p->mm.brk);
     si->procs = 1;
     si->mem_unit = 1;
     return 0;
@@ -236,10 +236,9 @@ static int64_t sys_madvise(struct call *c)
 {
     if ((c->a[0] & 4095) || (int)c->a[2] != MADV_DONTNEED)
         return c->a[0] & 4095 ? -EINVAL : 0;
-    void *m = uptr(c, c->a[0], c->a[1], true);
-    if (!m)
+    if (!uptr(c, c->a[0], c->a[1], true))
         return -ENOMEM;
-    memset(m, 0, c->a[1]);
+    linux_mm_zero(c->p->mem, c->a[0], c->a[1]);
     return 0;
 }
 
@@ -415,7 +414,7 @@ static int64_t dispatch(struct call *c, int nr, enum linux_result *res)
     case SYS_madvise: return sys_madvise(c);
     case SYS_gettimeofday: return sys_gettimeofday(c);
     case SYS_time: return sys_time(c);
-    case SYS_mremap: return -ENOMEM;        /* the C library then maps anew and copies */
+    case SYS_mremap: return LOCKED(p, linux_mremap(&p->mm, p->mem, a[0], a[1], a[2], (int)a[3], a[4]));
     case SYS_arch_prctl: return sys_arch_prctl(c);
     case SYS_set_tid_address:
         LOCKED(p, p->threads[c->id].clear_child_tid = a[0]);
@@ -515,7 +514,7 @@ json_object *linux_stats_json(struct linux_proc *p)
     json_object *o = json_object_new_object(), *u = json_object_new_object();
     pthread_mutex_lock(&p->lock);
     JSON_U64S(o, {"syscalls", p->calls}, {"enosys", p->enosys_calls}, {"efault", p->efault_calls},
-              {"brk_bytes", p->mm.brk - p->mm.brk_start}, {"mmap_bytes", p->mm.stack_lo - p->mm.mmap_next});
+              {"brk_bytes", p->mm.brk - p->mm.brk_start}, {"mmap_bytes", linux_mm_mapped(&p->mm)});
     for (unsigned i = 0; i < p->n_enosys; i++) {
         char key[48];
         snprintf(key, sizeof key, "%s(%d)", call_name(p->enosys[i].nr), p->enosys[i].nr);

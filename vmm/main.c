@@ -121,6 +121,7 @@ static int linux_image(struct vmm *m)
     int rc = linux_load(&m->linux_proc, &vm->mem, vm->cr3, &cfg, &vm->entry, &vm->linux_rsp, err, sizeof err);
     if (rc < 0) {
         log_error("%s", err);
+        linux_release(&m->linux_proc);      /* what the load took before it failed */
         return rc == -ENOMEM || rc == -EIO ? EXIT_VMM_FAILURE : EXIT_BAD_INPUT;
     }
     vm->lx = &m->linux_proc;
