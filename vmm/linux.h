@@ -60,6 +60,15 @@ struct linux_thread {
     struct kvm_regs regs;
     struct kvm_sregs sregs;
     uint64_t clear_child_tid;   /* set_tid_address, CLONE_CHILD_CLEARTID */
+    uint64_t sig_blocked;       /* its signal mask (bit sig-1; lock) */
+    uint64_t sig_pending;       /* signals sent to this thread (atomic) */
+    int8_t sig_code[64];        /* their si_code (lock) */
+    uint64_t altstack_sp, altstack_size;  /* sigaltstack; size 0: none */
+};
+
+/* rt_sigaction's: handler 0 SIG_DFL, 1 SIG_IGN. */
+struct linux_sigaction {
+    uint64_t handler, flags, restorer, mask;
 };
 
 struct linux_proc {
@@ -77,6 +86,15 @@ struct linux_proc {
     struct linux_thread threads[AROM_MAX_VCPUS];
     unsigned nthreads_max, nthreads_active;
     bool vvar_set;                        /* the vDSO's clock page is filled */
+    struct linux_sigaction sigact[64];    /* lock */
+    uint64_t sig_pending;                 /* signals sent to the process (atomic) */
+    int8_t sig_code[64];                  /* their si_code (lock) */
+    /* Take vCPU id out of KVM_RUN or a blocking host call (vcpu_kick): a
+     * signal for its thread. Set by the VMM; NULL in unit tests. */
+    void (*kick)(void *ctx, unsigned id);
+    void *kick_ctx;
+    int term_signal;                      /* the signal that ended the program, 0: none */
+    uint64_t signals_delivered;
     /* counters */
     uint64_t calls, enosys_calls, efault_calls;
     struct { int nr; uint64_t count; } enosys[LINUX_ENOSYS_MAX];
@@ -112,7 +130,16 @@ enum linux_result { LINUX_CONTINUE, LINUX_EXIT, LINUX_THREAD_DONE };
 /* Serve the system call the exit in run carries (sync regs) for vCPU id.
  * LINUX_EXIT: the program ended (exit_group, or its last thread exited);
  * LINUX_THREAD_DONE: this thread exited, its vCPU waits for a clone again. */
-enum linux_result linux_syscall(struct linux_proc *p, unsigned id, struct kvm_run *run);
+enum linux_result linux_syscall(struct linux_proc *p, unsigned id, int vcpu_fd, struct kvm_run *run);
+/* Before KVM_RUN resumes vCPU id's thread: deliver a signal that kicked it
+ * out of the guest. LINUX_EXIT: its default action ended the program. */
+enum linux_result linux_signal_check(struct linux_proc *p, unsigned id, int vcpu_fd, struct kvm_run *run);
+/* A signal the VMM received (SIGTERM ...): true when the program takes it
+ * (a handler, or ignored), false when its default action would end it. */
+bool linux_signal_host(struct linux_proc *p, int sig);
+/* Kick again the threads that have a signal to take (the VMM's main loop,
+ * every 50 ms: a kick can land just before a blocking host call). */
+void linux_signal_rekick(struct linux_proc *p);
 /* Before KVM_RUN on vCPU id: true when it has a thread to run (a cloned
  * one gets its first state now); false to ask again (waits <= 100 ms). */
 bool linux_thread_ready(struct linux_proc *p, unsigned id, int vcpu_fd, struct kvm_run *run);
@@ -161,6 +188,24 @@ int64_t linux_fd_install(struct linux_proc *p, int host, const char *what);
  * directory resolved there (an O_PATH fd, *dirfd, to close after the bind
  * or connect), "/proc/self/fd/N/NAME" into out. 0 or -errno. */
 int64_t linux_unix_path(struct linux_proc *p, const char *path, char *out, size_t cap, int *dirfd);
+/* Signals (vmm/linux_signal.c). */
+int64_t linux_rt_sigaction(struct linux_proc *p, int sig, uint64_t act_va, uint64_t old_va, uint64_t size);
+int64_t linux_rt_sigprocmask(struct linux_proc *p, unsigned id, int how, uint64_t set_va, uint64_t old_va,
+                             uint64_t size);
+int64_t linux_sigaltstack(struct linux_proc *p, unsigned id, uint64_t ss_va, uint64_t old_va);
+int64_t linux_sigpending(struct linux_proc *p, unsigned id, uint64_t set_va, uint64_t size);
+/* kill (tid -1), tkill and tgkill from thread id. */
+int64_t linux_kill(struct linux_proc *p, unsigned id, int64_t pid, int64_t tid, int64_t sig);
+/* A signal the kernel would raise for thread id (SIGPIPE). */
+void linux_signal_raise(struct linux_proc *p, unsigned id, int sig);
+bool linux_signal_pending(const struct linux_proc *p, unsigned id);
+/* Deliver thread id's next signal into r (the state it returns to);
+ * interrupted: the call that returned -EINTR (restarted when no handler
+ * runs or SA_RESTART allows), else -1. */
+enum linux_result linux_signal_deliver(struct linux_proc *p, unsigned id, int vcpu_fd, struct kvm_regs *r,
+                                       int interrupted);
+/* rt_sigreturn: r from the frame at r->rsp. LINUX_EXIT: a bad frame (SIGSEGV). */
+enum linux_result linux_sigreturn(struct linux_proc *p, unsigned id, int vcpu_fd, struct kvm_regs *r);
 int64_t linux_faccessat(struct linux_proc *p, int64_t dirfd, const char *path, int64_t mode);
 int64_t linux_newfstatat(struct linux_proc *p, int64_t dirfd, const char *path, void *statbuf, int64_t flags);
 

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/time.h>
@@ -35,6 +37,8 @@ struct call {
     unsigned id;                /* the vCPU, so the thread */
     struct kvm_regs *r;
     struct kvm_sregs *s;
+    int vcpu_fd;
+    bool regs_set;              /* rt_sigreturn: r is the state to return to */
     uint64_t a[6];
 };
 
@@ -340,6 +344,22 @@ static int64_t sys_nanosleep(struct call *c, uint64_t req_va)
 }
 
 static const char *call_name(int nr);
+static int64_t unsupported(struct linux_proc *p, int nr);
+
+/* No timer signal is sent: disarming (what programs do at start) is
+ * served, arming is -ENOSYS, counted, rather than a timer that never fires. */
+static int64_t sys_setitimer(struct call *c)
+{
+    const struct itimerval *v = c->a[1] ? uptr(c, c->a[1], sizeof *v, false) : NULL;
+    struct itimerval *old = c->a[2] ? uptr(c, c->a[2], sizeof *old, true) : NULL;
+    if ((c->a[1] && !v) || (c->a[2] && !old))
+        return -EFAULT;
+    if (v && (v->it_value.tv_sec || v->it_value.tv_usec))
+        return unsupported(c->p, SYS_setitimer);
+    if (old)
+        memset(old, 0, sizeof *old);
+    return 0;
+}
 
 /* -ENOSYS, counted by name. */
 static int64_t unsupported_locked(struct linux_proc *p, int nr)
@@ -393,7 +413,8 @@ static int64_t dispatch(struct call *c, int nr, enum linux_result *res)
     }
     case SYS_umask: return 022;
     case SYS_prctl: return 0;
-    case SYS_setitimer: return 0;       /* no signal is delivered: a timer would never fire */
+    case SYS_setitimer: return sys_setitimer(c);
+    case SYS_alarm: return a[0] ? unsupported(p, nr) : 0;
     case SYS_sysinfo: return sys_sysinfo(c);
     case SYS_close: return LOCKED(p, linux_close(p, (int64_t)a[0]));
     case SYS_fstat: return sys_fstatat(c, (int)a[0], 0, a[1], AT_EMPTY_PATH);
@@ -420,10 +441,18 @@ static int64_t dispatch(struct call *c, int nr, enum linux_result *res)
         LOCKED(p, p->threads[c->id].clear_child_tid = a[0]);
         return c->id + 1;
     case SYS_clone: return sys_clone(c);
-    case SYS_set_robust_list:
-    case SYS_rt_sigaction:
-    case SYS_rt_sigprocmask:
-    case SYS_sigaltstack: return 0;         /* no signal is ever delivered */
+    case SYS_set_robust_list: return 0;
+    case SYS_rt_sigaction: return linux_rt_sigaction(p, (int)a[0], a[1], a[2], a[3]);
+    case SYS_rt_sigprocmask: return linux_rt_sigprocmask(p, c->id, (int)a[0], a[1], a[2], a[3]);
+    case SYS_rt_sigpending: return linux_sigpending(p, c->id, a[0], a[1]);
+    case SYS_sigaltstack: return linux_sigaltstack(p, c->id, a[0], a[1]);
+    case SYS_rt_sigreturn:
+        c->regs_set = true;
+        *res = linux_sigreturn(p, c->id, c->vcpu_fd, c->r);
+        return 0;
+    case SYS_kill: return linux_kill(p, c->id, (int64_t)a[0], -1, (int64_t)a[1]);
+    case SYS_tkill: return linux_kill(p, c->id, 1, (int64_t)a[0], (int64_t)a[1]);
+    case SYS_tgkill: return linux_kill(p, c->id, (int64_t)a[0], (int64_t)a[1], (int64_t)a[2]);
     case SYS_futex: return linux_futex(p, a[0], (int)a[1], (uint32_t)a[2], a[3]);
     case SYS_prlimit64: return sys_prlimit(c);
     case SYS_getrandom: return sys_getrandom(c);
@@ -464,26 +493,44 @@ static int64_t dispatch(struct call *c, int nr, enum linux_result *res)
     }
 }
 
-enum linux_result linux_syscall(struct linux_proc *p, unsigned id, struct kvm_run *run)
+/* A write to a pipe or socket whose reader is gone raises SIGPIPE, unless
+ * the send said MSG_NOSIGNAL. */
+static bool raises_sigpipe(int nr, const uint64_t a[6])
+{
+    return nr == SYS_write || nr == SYS_writev || (nr == SYS_sendto && !(a[3] & MSG_NOSIGNAL)) ||
+           (nr == SYS_sendmsg && !(a[2] & MSG_NOSIGNAL));
+}
+
+enum linux_result linux_syscall(struct linux_proc *p, unsigned id, int vcpu_fd, struct kvm_run *run)
 {
     struct kvm_regs *r = &run->s.regs.regs;
     struct kvm_sregs *s = &run->s.regs.sregs;
-    struct call c = {.p = p, .id = id, .r = r, .s = s, .a = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9}};
+    struct call c = {.p = p, .id = id, .r = r, .s = s, .vcpu_fd = vcpu_fd,
+                     .a = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9}};
     enum linux_result res = LINUX_CONTINUE;
+    int nr = (int)r->rax;
     __atomic_fetch_add(&p->calls, 1, __ATOMIC_RELAXED);
-    int64_t ret = dispatch(&c, (int)r->rax, &res);
+    int64_t ret = dispatch(&c, nr, &res);
     if (ret == -EFAULT)
         __atomic_fetch_add(&p->efault_calls, 1, __ATOMIC_RELAXED);
     if (res != LINUX_CONTINUE)
         return res;
-    /* What sysretq does: back to CPL3 at RCX with RFLAGS from R11. */
-    r->rax = (uint64_t)ret;
-    r->rip = r->rcx;
-    r->rflags = (r->r11 & ~0x10000ull) | 2;
+    if (!c.regs_set) {
+        /* What sysretq does: back to CPL3 at RCX with RFLAGS from R11. */
+        r->rax = (uint64_t)ret;
+        r->rip = r->rcx;
+        r->rflags = (r->r11 & ~0x10000ull) | 2;
+    }
     s->cs = p->user_cs;
     s->ss = p->user_ss;
     run->kvm_dirty_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
-    return LINUX_CONTINUE;
+    if (ret == -EPIPE && raises_sigpipe(nr, c.a))
+        linux_signal_raise(p, id, SIGPIPE);
+    /* A kick broke the call off (-EINTR): a signal to take, or a pause. */
+    int interrupted = !c.regs_set && ret == -EINTR ? nr : -1;
+    if (interrupted >= 0 || linux_signal_pending(p, id))
+        res = linux_signal_deliver(p, id, vcpu_fd, r, interrupted);
+    return res;
 }
 
 /* Names for the stats: the calls programs commonly make that arom does not serve. */
@@ -502,6 +549,8 @@ static const char *call_name(int nr)
         {SYS_statfs, "statfs"}, {SYS_sysinfo, "sysinfo"}, {SYS_getrusage, "getrusage"}, {SYS_times, "times"},
         {SYS_membarrier, "membarrier"}, {SYS_statx, "statx"}, {SYS_access, "access"}, {SYS_faccessat, "faccessat"},
         {SYS_faccessat2, "faccessat2"}, {SYS_gettimeofday, "gettimeofday"}, {SYS_time, "time"},
+        {SYS_setitimer, "setitimer"}, {SYS_alarm, "alarm"}, {SYS_pause, "pause"}, {SYS_rt_sigsuspend, "rt_sigsuspend"},
+        {SYS_rt_sigtimedwait, "rt_sigtimedwait"}, {SYS_signalfd4, "signalfd4"}, {SYS_timer_create, "timer_create"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (names[i].nr == nr)
@@ -514,7 +563,8 @@ json_object *linux_stats_json(struct linux_proc *p)
     json_object *o = json_object_new_object(), *u = json_object_new_object();
     pthread_mutex_lock(&p->lock);
     JSON_U64S(o, {"syscalls", p->calls}, {"enosys", p->enosys_calls}, {"efault", p->efault_calls},
-              {"brk_bytes", p->mm.brk - p->mm.brk_start}, {"mmap_bytes", linux_mm_mapped(&p->mm)});
+              {"brk_bytes", p->mm.brk - p->mm.brk_start}, {"mmap_bytes", linux_mm_mapped(&p->mm)},
+              {"signals_delivered", p->signals_delivered});
     for (unsigned i = 0; i < p->n_enosys; i++) {
         char key[48];
         snprintf(key, sizeof key, "%s(%d)", call_name(p->enosys[i].nr), p->enosys[i].nr);
@@ -523,5 +573,7 @@ json_object *linux_stats_json(struct linux_proc *p)
     pthread_mutex_unlock(&p->lock);
     json_object_object_add(o, "unsupported", u);
     json_add_i64(o, "exit_status", p->exit_status);
+    if (p->term_signal)
+        json_object_object_add(o, "terminated_by", json_object_new_string(sigabbrev_np(p->term_signal) ?: "?"));
     return o;
 }

@@ -31,7 +31,8 @@ int64_t linux_clone(struct linux_proc *p, unsigned parent, struct kvm_regs *r, s
     if (slot >= p->nthreads_max)
         return -EAGAIN;         /* as Linux says when threads run out: more --vcpus */
     struct linux_thread *t = &p->threads[slot];
-    *t = (struct linux_thread){.starting = true, .regs = *r, .sregs = *s};
+    /* The parent's signal mask; no pending signals, no alternate stack (Linux's CLONE_VM rule). */
+    *t = (struct linux_thread){.starting = true, .regs = *r, .sregs = *s, .sig_blocked = p->threads[parent].sig_blocked};
     /* The child: where the parent's syscall returns, on its own stack, rax 0. */
     t->regs.rax = 0;
     t->regs.rip = r->rcx;
@@ -46,7 +47,6 @@ int64_t linux_clone(struct linux_proc *p, unsigned parent, struct kvm_regs *r, s
     if (ptid)
         *ptid = slot + 1;       /* CLONE_PARENT_SETTID */
     p->nthreads_active++;
-    (void)parent;
     pthread_cond_broadcast(&p->clone_cond);
     return slot + 1;
 }

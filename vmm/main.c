@@ -102,6 +102,13 @@ static char **linux_argv(struct vmm *m, int *argc)
     return v;
 }
 
+/* A Linux guest's signal for the thread on vCPU id. */
+static void kick_vcpu(void *ctx, unsigned id)
+{
+    struct vm *vm = ctx;
+    vcpu_kick(&vm->vcpus[id]);
+}
+
 static int linux_image(struct vmm *m)
 {
     struct vm *vm = &m->vm;
@@ -125,6 +132,8 @@ static int linux_image(struct vmm *m)
         return rc == -ENOMEM || rc == -EIO ? EXIT_VMM_FAILURE : EXIT_BAD_INPUT;
     }
     vm->lx = &m->linux_proc;
+    m->linux_proc.kick = kick_vcpu;
+    m->linux_proc.kick_ctx = vm;
     hypercall_init(&vm->hc, &vm->mem, vm->cr3, &m->stats, STDOUT_FILENO);
     return 0;
 }
@@ -265,7 +274,8 @@ static void undo_tiering(struct vmm *m)
     m->tiering = NULL;
 }
 
-/* SIGINT/SIGTERM arrive on a signalfd in the main thread. This is the
+/* SIGINT/SIGTERM/SIGHUP/SIGUSR2 arrive on a signalfd in the main thread
+ * (a Linux guest that handles one gets it instead: vmm/linux_signal.c). This is the
  * first step, before any thread exists: every thread created later (vCPUs,
  * the tiering threads) inherits the blocked mask, so the kernel cannot
  * deliver SIGTERM to one of them and kill the process; vCPU threads
@@ -275,12 +285,15 @@ static int step_signals(struct vmm *m)
     /* A shell starts background jobs with SIGINT ignored; the VMM wants it. */
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     /* A closed console or stats pipe is an error on that write, not death. */
     signal(SIGPIPE, SIG_IGN);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR2);
     sigaddset(&set, VCPU_KICK_SIGNAL);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     sigdelset(&set, VCPU_KICK_SIGNAL);
@@ -362,14 +375,23 @@ static int step_run(struct vmm *m)
         run_hook_logged(m, "started", "begin", NULL);
     struct pollfd fds[2] = {{.fd = vm->stop_efd, .events = POLLIN}, {.fd = m->signal_fd, .events = POLLIN}};
     while (!vm_stopping(vm)) {
-        if (poll(fds, 2, -1) < 0 && errno != EINTR) {
+        /* A Linux guest's signals: kicked again every 50 ms until taken. */
+        if (poll(fds, 2, vm->lx ? 50 : -1) < 0 && errno != EINTR) {
             log_error("poll: %s", strerror(errno));
             vm_stop(vm, EXIT_VMM_FAILURE);
             break;
         }
+        if (vm->lx)
+            linux_signal_rekick(vm->lx);
         struct signalfd_siginfo si;
         if ((fds[1].revents & POLLIN) && read(m->signal_fd, &si, sizeof si) == sizeof si) {
+            if (vm->lx && linux_signal_host(vm->lx, (int)si.ssi_signo)) {
+                log_info("signal %u: passed to the program", si.ssi_signo);
+                continue;
+            }
             log_info("signal %u: stopping the VM", si.ssi_signo);
+            if (vm->lx)
+                vm->lx->term_signal = (int)si.ssi_signo;
             vm_stop(vm, 128 + (int)si.ssi_signo);
         }
     }

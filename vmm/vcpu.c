@@ -162,7 +162,7 @@ static bool handle_io(struct vcpu *v)
     }
     if (port == AROM_SYSCALL_PORT && vm->lx && run->io.direction == KVM_EXIT_IO_OUT) {
         struct guest_wait w = guest_wait_begin(v);
-        enum linux_result r = linux_syscall(vm->lx, v->id, run);
+        enum linux_result r = linux_syscall(vm->lx, v->id, v->fd, run);
         guest_wait_end(v, w);
         if (r != LINUX_EXIT)
             return true;        /* a thread that exited waits for the next clone */
@@ -264,6 +264,10 @@ static void *vcpu_thread(void *arg)
             guest_wait_end(v, w);
             if (!ready)
                 continue;       /* a spare vCPU of a Linux guest: no thread yet */
+            if (linux_signal_check(vm->lx, v->id, v->fd, v->run) == LINUX_EXIT) {
+                vm_stop(vm, vm->lx->exit_status);       /* a signal's default action ended it */
+                break;
+            }
         }
         if (ioctl(v->fd, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN) {

@@ -18,7 +18,7 @@ build() {   # build NAME [LIBS]: a static program from tests/linux/NAME.c
 # native NAME ARGS...: the program on the host, in the environment a guest gets
 native() { env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/ LANG=C.UTF-8 TERM=dumb "$@"; }
 build hello && build files && build kvsql -lsqlite3 -lm && build threads -pthread && build clock &&
-    build unixsock -pthread || { finish; exit 1; }
+    build unixsock -pthread && build signals -pthread || { finish; exit 1; }
 
 t_hello() {
     run_vmm hello 3 -- --linux --mem 64M --stats-json "$WORK/hello.json" "$WORK/hello" a "b c" || return 1
@@ -72,6 +72,47 @@ t_threads() {
 }
 check "threads: clone on vCPUs of their own, a contended mutex (futex), join; output as native under tiering churn; too few vCPUs: EAGAIN" t_threads
 
+t_signals() {
+    local m
+    for m in basic async; do
+        native "$WORK/signals" $m >"$WORK/sig.$m.native" &&
+        run_vmm sig-$m 0 -- --linux --vcpus 4 --mem 64M --dram-budget 50% --churn-ms 5 --stats-json "$WORK/sig.$m.json" \
+            "$WORK/signals" $m || return 1
+        cmp -s "$WORK/sig.$m.native" "$LAST_OUT" || { diff "$WORK/sig.$m.native" "$LAST_OUT" | diag; return 1; }
+    done
+    json_check "$WORK/sig.basic.json" '.linux.signals_delivered == 5' &&
+    json_check "$WORK/sig.async.json" '.linux.signals_delivered == 22 and .tiering.audit_failures == 0' &&
+    # default actions: killed, 128 + the signal, as a shell reports it
+    run_vmm sig-pipe 141 -- --linux --mem 64M --stats-json "$WORK/sig.pipe.json" "$WORK/signals" pipe &&
+    has "terminated by signal SIGPIPE (13)" "$LAST_ERR" && ! grep -q "still alive" "$LAST_OUT" &&
+    json_check "$WORK/sig.pipe.json" '.linux.terminated_by == "PIPE" and .exit_status == 141' &&
+    run_vmm sig-abort 134 -- --linux --mem 64M "$WORK/signals" abort && has "SIGABRT (6)" "$LAST_ERR"
+}
+check "signals: handlers with siginfo/ucontext, masks, SIGPIPE, sigaltstack, a computing thread's SSE state kept, SA_RESTART; output as native; default actions kill (141, 134)" t_signals
+
+# await_line FILE TEXT: wait (10 s) for a line of a running program's output.
+await_line() { for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; diag <"$1"; return 1; }
+
+t_signals_host() {
+    local pid st
+    "$AROM_VMM" --linux --mem 64M "$WORK/signals" host >"$WORK/sigh.out" 2>"$WORK/sigh.err" &
+    pid=$!
+    await_line "$WORK/sigh.out" '^ready' && kill -HUP $pid &&
+    await_line "$WORK/sigh.out" 'read: EINTR (SIGHUP 1, SIGTERM 0)' && kill -TERM $pid || { kill -9 $pid; return 1; }
+    wait $pid
+    st=$?
+    [ $st -eq 0 ] && has "SIGTERM handled: exiting" "$WORK/sigh.out" && has "signal 15: passed to the program" "$WORK/sigh.err" ||
+        { echo "exit $st" | diag; diag <"$WORK/sigh.err"; return 1; }
+    # a program without a handler: SIGTERM's default ends it (143)
+    "$AROM_VMM" --linux --mem 64M --stats-json "$WORK/sigw.json" "$WORK/signals" wait >"$WORK/sigw.out" 2>&1 &
+    pid=$!
+    await_line "$WORK/sigw.out" '^waiting' && kill -TERM $pid || { kill -9 $pid; return 1; }
+    wait $pid
+    st=$?
+    [ $st -eq 143 ] && json_check "$WORK/sigw.json" '.linux.terminated_by == "TERM"' || { echo "exit $st" | diag; return 1; }
+}
+check "the host's SIGHUP and SIGTERM reach the program's handlers (a blocking read returns EINTR), it exits 0 on its own; without a handler: 143" t_signals_host
+
 # Servers from Debian, reachable from the host on loopback.
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 until_ok() { local n=$(($1 * 5)); shift; for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; "$@"; }
@@ -89,20 +130,21 @@ t_redis() {
     [ "$(redis-cli -p "$port" set arom tiered)" = OK ] && [ "$(redis-cli -p "$port" get arom)" = tiered ] &&
     redis-benchmark -p "$port" -t set,get -n 2000 -r 1000 -d 64 -P 8 -q >"$WORK/rb.out" 2>&1 &&
     grep -q "GET: [0-9.]* requests per second" "$WORK/rb.out" || { diag <"$WORK/rb.out"; kill $pid; return 1; }
-    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1
+    kill -TERM $pid             # redis' own handler: a clean shutdown, exit 0
     wait $pid
     local st=$?
-    [ $st -eq 0 ] || { echo "arom-vmm exited $st" | diag; diag <"$WORK/redis.err"; return 1; }
+    [ $st -eq 0 ] && has "Received SIGTERM scheduling shutdown" "$WORK/redis.out" &&
+        has "ready to exit, bye bye" "$WORK/redis.out" || { echo "arom-vmm exited $st" | diag; diag <"$WORK/redis.err"; return 1; }
     json_check "$WORK/redis.json" '.linux.syscalls > 1000 and .tiering.audit_failures == 0 and .linux.exit_status == 0'
 }
-check "Debian's redis-server in a VM with a DRAM budget: reachable from the host (redis-cli, redis-benchmark), shut down cleanly" t_redis
+check "Debian's redis-server in a VM with a DRAM budget: reachable from the host (redis-cli, redis-benchmark); SIGTERM: its own clean shutdown" t_redis
 
 t_memcached() {
     command -v memcached >/dev/null || { echo "memcached is not installed (scripts/bootstrap.sh installs it)" | diag; return 1; }
     local port pid
     port=$(free_port)
-    timeout -k 5 60 "$AROM_VMM" --linux --vcpus 12 --mem 512M --linux-root / "$(command -v memcached)" -p "$port" -U 0 \
-        -l 127.0.0.1 -u root -m 32 -t 2 >"$WORK/mc.out" 2>"$WORK/mc.err" &
+    timeout -k 5 60 "$AROM_VMM" --linux --vcpus 12 --mem 192M --linux-root / --stats-json "$WORK/mc.json" \
+        "$(command -v memcached)" -p "$port" -U 0 -l 127.0.0.1 -u root -m 32 -t 2 -v >"$WORK/mc.out" 2>"$WORK/mc.err" &
     pid=$!
     mc() {      # mc REQUEST: send it, print the reply up to its last line (END, VERSION ...)
         "$PY" - "$port" "$1" <<'PYEOF'
@@ -122,9 +164,12 @@ PYEOF
     mc 'set k 0 0 5\r\nhello\r\nget k\r\n' >"$WORK/mc.reply"
     kill -TERM $pid
     wait $pid
+    local st=$?
     grep -q "^STORED" "$WORK/mc.reply" && grep -q "^hello" "$WORK/mc.reply" || { diag <"$WORK/mc.reply"; return 1; }
+    [ $st -eq 0 ] && has "Exiting normally" "$WORK/mc.err" || { echo "arom-vmm exited $st" | diag; diag <"$WORK/mc.err"; return 1; }
+    json_check "$WORK/mc.json" '.linux.signals_delivered == 1'
 }
-check "Debian's memcached (threads, epoll, sockets) in a VM: set and get from the host" t_memcached
+check "Debian's memcached (threads, epoll, sockets) in a VM: set and get from the host; SIGTERM: its own exit, 0" t_memcached
 
 t_vdso() {
     run_vmm clock 0 -- --linux --mem 64M --stats-json "$WORK/clock.json" "$WORK/clock" || return 1
