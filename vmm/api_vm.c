@@ -9,6 +9,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "vmm/api_vm.h"
+#include "vmm/linux.h"
 
 const char *api_vm_state(struct vm *vm)
 {
@@ -95,6 +96,11 @@ static int action(void *ctx, const struct api_action *act, json_object **result,
     case API_SHUTDOWN:
         if (vm_stopping(a->vm))
             return errf(err, errlen, -ESHUTDOWN, "the VM is already stopping");
+        if (a->vm->lx && linux_signal_shutdown(a->vm->lx, LINUX_SHUTDOWN_GRACE_MS)) {
+            log_info("api: shutdown requested: SIGTERM to the program, which handles it (the VM stops in %u s "
+                     "if it has not exited; a second shutdown stops it now)", LINUX_SHUTDOWN_GRACE_MS / 1000);
+            break;
+        }
         log_info("api: shutdown requested: stopping the VM");
         vm_stop(a->vm, 0);
         break;

@@ -32,6 +32,7 @@
 #define LINUX_STACK_SIZE (8ull << 20)     /* what RLIMIT_STACK reports */
 #define LINUX_ENOSYS_MAX 64               /* distinct unsupported calls counted by name */
 #define LINUX_PIE_BASE (16ull << 20)      /* where a position-independent program is loaded */
+#define LINUX_SHUTDOWN_GRACE_MS 10000     /* a program's time to exit after the SIGTERM of a shutdown */
 
 struct linux_fd {
     int host;                   /* -1: free */
@@ -94,6 +95,7 @@ struct linux_proc {
     void (*kick)(void *ctx, unsigned id);
     void *kick_ctx;
     int term_signal;                      /* the signal that ended the program, 0: none */
+    uint64_t term_deadline_ns;            /* a graceful shutdown: stopped at this time (lock; 0: none) */
     uint64_t signals_delivered;
     /* counters */
     uint64_t calls, enosys_calls, efault_calls;
@@ -140,6 +142,12 @@ bool linux_signal_host(struct linux_proc *p, int sig);
 /* Kick again the threads that have a signal to take (the VMM's main loop,
  * every 50 ms: a kick can land just before a blocking host call). */
 void linux_signal_rekick(struct linux_proc *p);
+/* A shutdown request (the API's, `arom stop`): when the program handles
+ * SIGTERM it gets one and grace_ms to exit on its own (true); false: stop
+ * the VM now (no handler, or already asked once). */
+bool linux_signal_shutdown(struct linux_proc *p, uint64_t grace_ms);
+/* The grace of a shutdown request is over. */
+bool linux_shutdown_overdue(struct linux_proc *p);
 /* Before KVM_RUN on vCPU id: true when it has a thread to run (a cloned
  * one gets its first state now); false to ask again (waits <= 100 ms). */
 bool linux_thread_ready(struct linux_proc *p, unsigned id, int vcpu_fd, struct kvm_run *run);

@@ -22,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "vmm/linux.h"
 
@@ -429,4 +430,26 @@ enum linux_result linux_signal_check(struct linux_proc *p, unsigned id, int vcpu
     enum linux_result res = linux_signal_deliver(p, id, vcpu_fd, &run->s.regs.regs, -1);
     run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
     return res;
+}
+
+bool linux_signal_shutdown(struct linux_proc *p, uint64_t grace_ms)
+{
+    pthread_mutex_lock(&p->lock);
+    bool handles = p->sigact[SIGTERM - 1].handler > SIG_IGN_LX;
+    bool again = p->term_deadline_ns != 0;
+    if (handles && !again)
+        p->term_deadline_ns = clock_now_ns() + grace_ms * 1000000ull;
+    pthread_mutex_unlock(&p->lock);
+    if (!handles || again)
+        return false;                   /* no handler, or a second request: stop now */
+    linux_signal_host(p, SIGTERM);
+    return true;
+}
+
+bool linux_shutdown_overdue(struct linux_proc *p)
+{
+    pthread_mutex_lock(&p->lock);
+    bool late = p->term_deadline_ns && clock_now_ns() > p->term_deadline_ns;
+    pthread_mutex_unlock(&p->lock);
+    return late;
 }

@@ -383,6 +383,11 @@ static int step_run(struct vmm *m)
         }
         if (vm->lx)
             linux_signal_rekick(vm->lx);
+        if (vm->lx && linux_shutdown_overdue(vm->lx)) {
+            log_info("the program did not exit within %u s of the shutdown's SIGTERM: stopping the VM",
+                     LINUX_SHUTDOWN_GRACE_MS / 1000);
+            vm_stop(vm, 0);
+        }
         struct signalfd_siginfo si;
         if ((fds[1].revents & POLLIN) && read(m->signal_fd, &si, sizeof si) == sizeof si) {
             if (vm->lx && linux_signal_host(vm->lx, (int)si.ssi_signo)) {

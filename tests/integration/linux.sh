@@ -113,6 +113,28 @@ t_signals_host() {
 }
 check "the host's SIGHUP and SIGTERM reach the program's handlers (a blocking read returns EINTR), it exits 0 on its own; without a handler: 143" t_signals_host
 
+# The API's shutdown (arom stop): SIGTERM to a program that handles it, which
+# then exits on its own; one without a handler is stopped at once.
+t_signals_shutdown() {
+    local pid st
+    "$AROM_VMM" --linux --mem 64M --api-sock "$WORK/sigs.sock" "$WORK/signals" host >"$WORK/sigs.out" 2>"$WORK/sigs.err" &
+    pid=$!
+    await_line "$WORK/sigs.out" '^ready' && await_api "$WORK/sigs.sock" /v1/vm $pid "$WORK/sigs.err" &&
+    expect_status 202 "$WORK/sigs.sock" PUT /v1/actions '{"action": "shutdown"}' || { kill -9 $pid; return 1; }
+    wait $pid
+    st=$?
+    [ $st -eq 0 ] && has "SIGTERM handled: exiting" "$WORK/sigs.out" && has "SIGTERM to the program" "$WORK/sigs.err" ||
+        { echo "exit $st" | diag; diag <"$WORK/sigs.err"; return 1; }
+    "$AROM_VMM" --linux --mem 64M --api-sock "$WORK/sigw.sock" "$WORK/signals" wait >"$WORK/sigw2.out" 2>&1 &
+    pid=$!
+    await_line "$WORK/sigw2.out" '^waiting' && await_api "$WORK/sigw.sock" /v1/vm $pid "$WORK/sigw2.out" &&
+    expect_status 202 "$WORK/sigw.sock" PUT /v1/actions '{"action": "shutdown"}' || { kill -9 $pid; return 1; }
+    wait $pid
+    st=$?
+    [ $st -eq 0 ] && has "shutdown requested: stopping the VM" "$WORK/sigw2.out" || { echo "exit $st" | diag; return 1; }
+}
+check "the API's shutdown: SIGTERM to a program that handles it, which exits on its own (0); without a handler: stopped at once (0)" t_signals_shutdown
+
 # Servers from Debian, reachable from the host on loopback.
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 until_ok() { local n=$(($1 * 5)); shift; for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; "$@"; }
