@@ -86,7 +86,11 @@ struct linux_proc {
     pthread_cond_t clone_cond;            /* lock: a slot got a thread */
     struct linux_thread threads[AROM_MAX_VCPUS];
     unsigned nthreads_max, nthreads_active;
-    bool vvar_set;                        /* the vDSO's clock page is filled */
+    bool vvar_set;                        /* the vDSO's clock page is filled (vvar_lock, as the four below) */
+    pthread_mutex_t vvar_lock;            /* one vCPU refills it at a time */
+    uint64_t vvar_filled_ns, vvar_fills;
+    uint64_t vvar_tsc0;                   /* the first fill: the rate is measured from it */
+    int64_t vvar_mono0;
     struct linux_sigaction sigact[64];    /* lock */
     uint64_t sig_pending;                 /* signals sent to the process (atomic) */
     int8_t sig_code[64];                  /* their si_code (lock) */
@@ -127,6 +131,9 @@ void linux_release(struct linux_proc *p);
  * 0 or -errno. */
 int linux_setup_vcpu(struct linux_proc *p, int vcpu_fd, struct kvm_run *run, uint64_t rsp);
 void linux_write_entry_stub(struct guest_mem *mem);
+/* On a system call of vCPU id: refill the vDSO's clock page when it is a
+ * second old (one vCPU at a time; the others go on). */
+void linux_vvar_tick(struct linux_proc *p, int vcpu_fd);
 
 enum linux_result { LINUX_CONTINUE, LINUX_EXIT, LINUX_THREAD_DONE };
 /* Serve the system call the exit in run carries (sync regs) for vCPU id.

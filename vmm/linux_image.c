@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "vmm/elf_loader.h"
 #include "vmm/layout.h"
@@ -176,6 +177,7 @@ int linux_load(struct linux_proc *p, struct guest_mem *mem, uint64_t cr3, const 
                              .nthreads_max = cfg->vcpus ? cfg->vcpus : 1, .nthreads_active = 1};
     p->threads[0].active = true;
     pthread_mutex_init(&p->lock, NULL);
+    pthread_mutex_init(&p->vvar_lock, NULL);
     pthread_cond_init(&p->clone_cond, NULL);
     linux_files_init(p);                /* first: linux_release after a failed load closes only what it opened */
     if (!realpath(cfg->exe, p->exe_abs))
@@ -233,6 +235,7 @@ void linux_release(struct linux_proc *p)
         close(p->root_fd);
     p->root_fd = -1;
     pthread_mutex_destroy(&p->lock);
+    pthread_mutex_destroy(&p->vvar_lock);
     pthread_cond_destroy(&p->clone_cond);
 }
 
@@ -257,8 +260,12 @@ void linux_write_entry_stub(struct guest_mem *mem)
 #define EFER_SCE 1ull
 
 /* The vDSO's clock page: the guest TSC now (KVM's view of the vCPU's MSR)
- * and what the host clocks say now, and the TSC's rate. Without a usable
- * TSC rate the page stays invalid and the vDSO makes the system call. */
+ * and what the host clocks said then, and the TSC's rate. Without a usable
+ * TSC rate the page stays invalid and the vDSO makes the system call.
+ * Refilled every second (linux_vvar_tick): the rate is then measured over
+ * the whole run against the host's CLOCK_MONOTONIC (so it follows NTP's
+ * slewing and corrects KVM_GET_TSC_KHZ's rounding), and the new base never
+ * lies before what the page said at that TSC (the clock never goes back). */
 static void fill_vvar(struct linux_proc *p, int vcpu_fd)
 {
     struct arom_vvar *v = guest_mem_ptr(p->mem, AROM_VVAR_GPA, sizeof *v);
@@ -269,18 +276,48 @@ static void fill_vvar(struct linux_proc *p, int vcpu_fd)
     long khz = ioctl(vcpu_fd, KVM_GET_TSC_KHZ, 0);
     struct timespec mono, real;
     int n = v && khz > 0 ? ioctl(vcpu_fd, KVM_GET_MSRS, &tsc) : -1;
+    p->vvar_filled_ns = clock_now_ns();
     if (n != 1) {
-        log_info("linux guest: no TSC clock for the vDSO (TSC kHz %ld, MSR read %d): the clock is a system call", khz, n);
+        if (!p->vvar_set)
+            log_info("linux guest: no TSC clock for the vDSO (TSC kHz %ld, MSR read %d): the clock is a system call",
+                     khz, n);
         return;
     }
     clock_gettime(CLOCK_MONOTONIC, &mono);
     clock_gettime(CLOCK_REALTIME, &real);
-    *v = (struct arom_vvar){
-        .seq = 2, .valid = 1, .tsc_base = tsc.e.data,
-        .mono_ns = mono.tv_sec * 1000000000ll + mono.tv_nsec, .real_ns = real.tv_sec * 1000000000ll + real.tv_nsec,
-        .mult = (1000000ull << 32) / (uint64_t)khz, .shift = 32,
-    };
+    int64_t mono_ns = mono.tv_sec * 1000000000ll + mono.tv_nsec;
+    uint64_t mult = (1000000ull << 32) / (uint64_t)khz;
+    if (!p->vvar_set) {
+        p->vvar_tsc0 = tsc.e.data;
+        p->vvar_mono0 = mono_ns;
+    } else if (tsc.e.data > p->vvar_tsc0 && mono_ns - p->vvar_mono0 > 1000000000ll) {
+        mult = (uint64_t)(((unsigned __int128)(mono_ns - p->vvar_mono0) << 32) / (tsc.e.data - p->vvar_tsc0));
+        int64_t said = v->mono_ns + (int64_t)(((unsigned __int128)(tsc.e.data - v->tsc_base) * v->mult) >> v->shift);
+        if (said > mono_ns)
+            mono_ns = said;
+    }
+    /* Readers retry while seq is odd or changed (guest-tools/vdso/vdso.c). */
+    __atomic_store_n(&v->seq, v->seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    v->valid = 1;
+    v->tsc_base = tsc.e.data;
+    v->mono_ns = mono_ns;
+    v->real_ns = real.tv_sec * 1000000000ll + real.tv_nsec;
+    v->mult = mult;
+    v->shift = 32;
+    __atomic_store_n(&v->seq, v->seq + 1, __ATOMIC_RELEASE);
     p->vvar_set = true;
+    p->vvar_fills++;
+}
+
+void linux_vvar_tick(struct linux_proc *p, int vcpu_fd)
+{
+    if (!p->vvar_set || clock_now_ns() - __atomic_load_n(&p->vvar_filled_ns, __ATOMIC_RELAXED) < 1000000000ull ||
+        pthread_mutex_trylock(&p->vvar_lock))
+        return;
+    if (clock_now_ns() - p->vvar_filled_ns >= 1000000000ull)
+        fill_vvar(p, vcpu_fd);
+    pthread_mutex_unlock(&p->vvar_lock);
 }
 
 int linux_setup_vcpu(struct linux_proc *p, int vcpu_fd, struct kvm_run *run, uint64_t rsp)

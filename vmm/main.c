@@ -79,13 +79,19 @@ static void undo_vm(struct vmm *m)
     vm_destroy(&m->vm);
 }
 
-/* argv of a Linux guest: the payload, then the arguments as given (or the
- * config file's "args", split at spaces). */
+/* argv of a Linux guest: the payload, then the arguments as given on the
+ * command line, or a config file's "args" array, or its "args" string split
+ * at spaces. */
 static char **linux_argv(struct vmm *m, int *argc)
 {
     const struct vmm_options *o = &m->opts;
-    int n = 1 + (o->guest_argv ? o->guest_argc : 0);
-    char *copy = o->guest_argv || !o->args ? NULL : strdup(o->args);
+    char **given = o->guest_argv;
+    int ngiven = o->guest_argc;
+    if (!given && o->args_list)
+        for (given = o->args_list, ngiven = 0; given[ngiven];)
+            ngiven++;
+    int n = 1 + (given ? ngiven : 0);
+    char *copy = given || !o->args ? NULL : strdup(o->args);
     for (char *c = copy; c && *c; c++)
         n += *c == ' ';
     char **v = calloc((size_t)n + 2, sizeof *v);
@@ -93,8 +99,8 @@ static char **linux_argv(struct vmm *m, int *argc)
         return NULL;
     int k = 0;
     v[k++] = o->payload;
-    for (int i = 0; o->guest_argv && i < o->guest_argc; i++)
-        v[k++] = o->guest_argv[i];
+    for (int i = 0; given && i < ngiven; i++)
+        v[k++] = given[i];
     for (char *save, *t = copy ? strtok_r(copy, " ", &save) : NULL; t; t = strtok_r(NULL, " ", &save))
         v[k++] = t;
     v[n + 1] = copy;            /* freed with v */

@@ -85,7 +85,8 @@ static const struct opt_desc opt_table[] = {
     {.name = "payload", .type = OPT_STR, .offset = OFF(payload), .metavar = "FILE",
      .help = "the ELF payload (usually given positionally)"},
     {.name = "args", .type = OPT_STR, .offset = OFF(args), .metavar = "STRING",
-     .help = "guest argument string (usually after the payload)"},
+     .help = "guest argument string (usually after the payload; in a config file also an array of strings, "
+             "one argument each)"},
     {.name = "quiet", .type = OPT_FLAG, .offset = OFF(quiet), .help = "no informational messages"},
     {.name = "ltram", .type = OPT_LTRAM, .min = 4096, .max = 1099511627776.0, .metavar = "SIZE|file:PATH|off",
      .help = "LtRAM tier: emulated of SIZE (default: as large as --mem), a file on tmpfs, or off"},
@@ -166,6 +167,14 @@ void options_init(struct vmm_options *o)
     snprintf(o->profile, sizeof o->profile, "%s", LTRAM_DEFAULT_PROFILE);
 }
 
+static void free_args_list(struct vmm_options *o)
+{
+    for (char **a = o->args_list; a && *a; a++)
+        free(*a);
+    free(o->args_list);
+    o->args_list = NULL;
+}
+
 void options_free(struct vmm_options *o)
 {
     for (size_t i = 0; i < NOPTS; i++) {
@@ -177,6 +186,7 @@ void options_free(struct vmm_options *o)
     }
     free(o->domain_text);
     o->domain_text = NULL;
+    free_args_list(o);
 }
 
 static const struct opt_desc *find_opt(const char *name)
@@ -379,6 +389,41 @@ static int json_value_text(const struct opt_desc *d, json_object *v, char *buf, 
     }
 }
 
+static char *join_args(int from, int argc, char **argv);
+
+/* "args": [...] in a config file: each string one argument (a Linux
+ * program's argv keeps its spaces); o->args is their join, for payloads
+ * that take one string. */
+static int apply_args_array(const struct opt_desc *d, struct vmm_options *o, json_object *arr, const char *origin,
+                            char *err, size_t errlen)
+{
+    size_t n = json_object_array_length(arr);
+    char **list = calloc(n + 1, sizeof *list);
+    if (!list)
+        return fail(err, errlen, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        json_object *e = json_object_array_get_idx(arr, i);
+        if (!json_object_is_type(e, json_type_string))
+            rc = fail(err, errlen, "%s: \"args\"[%zu] is not a string (%s)", origin, i,
+                      json_type_to_name(json_object_get_type(e)));
+        else if (!(list[i] = strdup(json_object_get_string(e))))
+            rc = fail(err, errlen, "out of memory");
+    }
+    char *joined = rc ? NULL : join_args(0, (int)n, list);
+    char inner[256];
+    if (!rc && !joined)
+        rc = fail(err, errlen, "out of memory");
+    else if (!rc && (rc = set_opt(d, o, joined, inner, sizeof inner)) < 0)
+        fail(err, errlen, "%s: %s", origin, inner);
+    free(joined);
+    free_args_list(o);
+    o->args_list = list;
+    if (rc < 0)
+        free_args_list(o);
+    return rc;
+}
+
 int options_apply_json(struct vmm_options *o, const char *json, const char *origin, char *err, size_t errlen)
 {
     enum json_tokener_error jerr;
@@ -396,6 +441,13 @@ int options_apply_json(struct vmm_options *o, const char *json, const char *orig
             rc = fail(err, errlen, "%s: unknown setting \"%s\"", origin, key);
             goto out;
         }
+        if (!strcmp(key, "args") && json_object_is_type(val, json_type_array)) {
+            if ((rc = apply_args_array(d, o, val, origin, err, errlen)) < 0)
+                goto out;
+            continue;
+        }
+        if (!strcmp(key, "args"))
+            free_args_list(o);          /* a string: split at spaces, as on the kernel command line */
         char num[32];
         const char *text;
         if (json_value_text(d, val, num, sizeof num, &text) < 0) {
@@ -614,6 +666,7 @@ int options_parse_argv(struct vmm_options *o, int argc, char **argv, char *err, 
                 return fail(err, errlen, "out of memory");
             free(o->args);
             o->args = joined;
+            free_args_list(o);          /* the command line's arguments win */
         }
     }
     return 0;

@@ -39,6 +39,7 @@ struct vmm_options {
     char *linux_root;         /* the files it may open; NULL: none */
     bool linux_root_rw;
     char **guest_argv;        /* the guest arguments as given on the command line (into argv; not owned) */
+    char **args_list;         /* a config file's "args" as a JSON array: one string each (owned, NULL-ended) */
     int guest_argc;
     double hook_timeout_s;
     bool quiet;

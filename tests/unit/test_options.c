@@ -122,6 +122,29 @@ static void test_json_config(void)
     options_free(&o);
 }
 
+/* "args" as an array: one argument per string, spaces kept; a later
+ * string form or the command line's arguments replace it. */
+static void test_json_args_array(void)
+{
+    struct vmm_options o;
+    char err[256];
+    options_init(&o);
+    CU_ASSERT_EQUAL(options_apply_json(&o, "{\"args\": [\"--port\", \"a b\", \"\"]}", "t", err, sizeof err), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o.args_list);
+    CU_ASSERT_STRING_EQUAL(o.args_list[0], "--port");
+    CU_ASSERT_STRING_EQUAL(o.args_list[1], "a b");
+    CU_ASSERT_STRING_EQUAL(o.args_list[2], "");
+    CU_ASSERT_PTR_NULL(o.args_list[3]);
+    CU_ASSERT_STRING_EQUAL(o.args, "--port a b ");
+    CU_ASSERT_EQUAL(options_apply_json(&o, "{\"args\": \"x y\"}", "t", err, sizeof err), 0);
+    CU_ASSERT_PTR_NULL(o.args_list);
+    CU_ASSERT_EQUAL(options_apply_json(&o, "{\"args\": [\"a\", 3]}", "cfg", err, sizeof err), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "\"args\"[1] is not a string"));
+    CU_ASSERT_PTR_NULL(o.args_list);
+    CU_ASSERT_STRING_EQUAL(o.args, "x y");              /* the refused array changed nothing */
+    options_free(&o);
+}
+
 static void test_json_errors(void)
 {
     struct vmm_options o;
@@ -328,6 +351,7 @@ int register_options_tests(void)
         {"argv errors", test_argv_errors},
         {"JSON config", test_json_config},
         {"JSON config errors", test_json_errors},
+        {"JSON config: args as an array", test_json_args_array},
         {"CLI overrides config file", test_cli_overrides_config_file},
         {"config file: NUL bytes, size limit, empty", test_config_file_limits},
         {"durations that overflow are refused", test_duration_overflow},
