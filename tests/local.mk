@@ -29,7 +29,7 @@ endif
 
 dist_noinst_SCRIPTS += tests/integration/lib.sh tests/integration/vmm.sh tests/integration/tiering.sh tests/integration/daemon.sh tests/integration/workloads.sh tests/integration/api.sh tests/integration/aromd.sh tests/integration/cli.sh tests/integration/libvirt.sh tests/integration/linux.sh
 TESTS += tests/integration/vmm.sh tests/integration/tiering.sh tests/integration/daemon.sh tests/integration/workloads.sh tests/integration/api.sh tests/integration/aromd.sh tests/integration/cli.sh tests/integration/libvirt.sh tests/integration/linux.sh
-EXTRA_DIST += tests/linux/hello.c tests/linux/files.c tests/linux/kvsql.c tests/linux/readheavy.sql tests/linux/threads.c tests/linux/clock.c tests/linux/unixsock.c
+EXTRA_DIST += tests/linux/hello.c tests/linux/files.c tests/linux/kvsql.c tests/linux/readheavy.sql tests/linux/threads.c tests/linux/clock.c tests/linux/unixsock.c tests/linux/signals.c
 TESTS_ENVIRONMENT = AROM_VMM=$(abs_top_builddir)/arom-vmm \
 	AROM_AROMD=$(abs_top_builddir)/aromd \
 	AROM_CLI=$(abs_top_builddir)/arom \

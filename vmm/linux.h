@@ -32,6 +32,8 @@
 #define LINUX_STACK_SIZE (8ull << 20)     /* what RLIMIT_STACK reports */
 #define LINUX_ENOSYS_MAX 64               /* distinct unsupported calls counted by name */
 #define LINUX_PIE_BASE (16ull << 20)      /* where a position-independent program is loaded */
+#define LINUX_RING_BASE (AROM_STACK_AREA + AROM_PAGE_SIZE)  /* the ring's blocks: vCPU 0's unused arom stack */
+#define LINUX_RING_BLOCK 512ull
 #define LINUX_SHUTDOWN_GRACE_MS 10000     /* a program's time to exit after the SIGTERM of a shutdown */
 
 struct linux_fd {
@@ -72,6 +74,15 @@ struct linux_sigaction {
     uint64_t handler, flags, restorer, mask;
 };
 
+/* The system-call ring (vmm/linux_ring.c). */
+struct linux_ring {
+    bool on, started, stop;
+    uint32_t awake;             /* the poller spins (atomic) */
+    uint32_t wake;              /* its futex word */
+    pthread_t thread;
+    uint64_t calls, fallbacks, sleeps;
+};
+
 struct linux_proc {
     struct guest_mem *mem;
     uint64_t cr3;
@@ -101,6 +112,7 @@ struct linux_proc {
     int term_signal;                      /* the signal that ended the program, 0: none */
     uint64_t term_deadline_ns;            /* a graceful shutdown: stopped at this time (lock; 0: none) */
     uint64_t signals_delivered;
+    struct linux_ring ring;
     /* counters */
     uint64_t calls, enosys_calls, efault_calls;
     struct { int nr; uint64_t count; } enosys[LINUX_ENOSYS_MAX];
@@ -129,7 +141,7 @@ void linux_release(struct linux_proc *p);
  * LSTAR at the stub (written into the system area by
  * linux_write_entry_stub), RSP at the initial stack, the sync area armed.
  * 0 or -errno. */
-int linux_setup_vcpu(struct linux_proc *p, int vcpu_fd, struct kvm_run *run, uint64_t rsp);
+int linux_setup_vcpu(struct linux_proc *p, unsigned id, int vcpu_fd, struct kvm_run *run, uint64_t rsp);
 void linux_write_entry_stub(struct guest_mem *mem);
 /* On a system call of vCPU id: refill the vDSO's clock page when it is a
  * second old (one vCPU at a time; the others go on). */
@@ -163,7 +175,16 @@ bool linux_thread_ready(struct linux_proc *p, unsigned id, int vcpu_fd, struct k
 struct json_object;
 struct json_object *linux_stats_json(struct linux_proc *p);
 
+/* The system-call ring (PVM): start its poller once the image is loaded
+ * (p->ring.on set), stop it after the vCPUs are joined. */
+int linux_ring_start(struct linux_proc *p);
+void linux_ring_stop(struct linux_proc *p);
+
 /* Internal to vmm/linux_*.c. */
+uint64_t linux_ring_lstar(unsigned vcpu);
+bool linux_ring_in_stub(uint64_t rip);
+/* An exit-path call: wake the poller if it sleeps, so the next calls take the ring. */
+void linux_ring_wake(struct linux_proc *p);
 /* A host call's answer as the guest's: the value, or -errno. */
 static inline int64_t linux_result(long r)
 {

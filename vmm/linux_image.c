@@ -320,7 +320,7 @@ void linux_vvar_tick(struct linux_proc *p, int vcpu_fd)
     pthread_mutex_unlock(&p->vvar_lock);
 }
 
-int linux_setup_vcpu(struct linux_proc *p, int vcpu_fd, struct kvm_run *run, uint64_t rsp)
+int linux_setup_vcpu(struct linux_proc *p, unsigned id, int vcpu_fd, struct kvm_run *run, uint64_t rsp)
 {
     struct kvm_sregs s;
     if (ioctl(vcpu_fd, KVM_GET_SREGS, &s) < 0)
@@ -335,8 +335,9 @@ int linux_setup_vcpu(struct linux_proc *p, int vcpu_fd, struct kvm_run *run, uin
         struct kvm_msr_entry e[3];
     } msrs = {.h.nmsrs = 3, .e = {
         {.index = MSR_STAR, .data = (uint64_t)SEL_KCODE << 32},    /* syscall: CS 0x08, SS 0x10 */
-        {.index = MSR_LSTAR, .data = LAYOUT_SYSCALL_STUB},
-        {.index = MSR_SFMASK, .data = 0x700},                       /* TF, IF, DF cleared on entry */
+        {.index = MSR_LSTAR, .data = p->ring.on ? linux_ring_lstar(id) : LAYOUT_SYSCALL_STUB},
+        /* TF, IF, DF cleared on entry; the ring's stub returns by itself, with the program's flags */
+        {.index = MSR_SFMASK, .data = p->ring.on ? 0 : 0x700},
     }};
     if (ioctl(vcpu_fd, KVM_SET_MSRS, &msrs) != 3)
         return -EIO;

@@ -424,8 +424,8 @@ enum linux_result linux_sigreturn(struct linux_proc *p, unsigned id, int vcpu_fd
 
 enum linux_result linux_signal_check(struct linux_proc *p, unsigned id, int vcpu_fd, struct kvm_run *run)
 {
-    if (!linux_signal_pending(p, id))
-        return LINUX_CONTINUE;
+    if (!linux_signal_pending(p, id) || linux_ring_in_stub(run->s.regs.regs.rip))
+        return LINUX_CONTINUE;          /* in the ring's stub: its slot is in use; the next kick */
     /* The sync area holds the thread's state: KVM stored it at the exit the kick caused. */
     enum linux_result res = linux_signal_deliver(p, id, vcpu_fd, &run->s.regs.regs, -1);
     run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;

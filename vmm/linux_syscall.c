@@ -511,6 +511,7 @@ enum linux_result linux_syscall(struct linux_proc *p, unsigned id, int vcpu_fd, 
     int nr = (int)r->rax;
     __atomic_fetch_add(&p->calls, 1, __ATOMIC_RELAXED);
     linux_vvar_tick(p, vcpu_fd);
+    linux_ring_wake(p);
     int64_t ret = dispatch(&c, nr, &res);
     if (ret == -EFAULT)
         __atomic_fetch_add(&p->efault_calls, 1, __ATOMIC_RELAXED);
@@ -565,7 +566,9 @@ json_object *linux_stats_json(struct linux_proc *p)
     pthread_mutex_lock(&p->lock);
     JSON_U64S(o, {"syscalls", p->calls}, {"enosys", p->enosys_calls}, {"efault", p->efault_calls},
               {"brk_bytes", p->mm.brk - p->mm.brk_start}, {"mmap_bytes", linux_mm_mapped(&p->mm)},
-              {"signals_delivered", p->signals_delivered}, {"vdso_clock_fills", p->vvar_fills});
+              {"signals_delivered", p->signals_delivered}, {"vdso_clock_fills", p->vvar_fills},
+              {"ring_calls", p->ring.calls}, {"ring_fallbacks", p->ring.fallbacks}, {"ring_sleeps", p->ring.sleeps});
+    json_object_object_add(o, "calls_path", json_object_new_string(p->ring.on ? "ring" : "exit"));
     for (unsigned i = 0; i < p->n_enosys; i++) {
         char key[48];
         snprintf(key, sizeof key, "%s(%d)", call_name(p->enosys[i].nr), p->enosys[i].nr);

@@ -24,7 +24,7 @@ libarom_a_SOURCES = \
 	vmm/domain_xml.c vmm/domain_xml.h \
 	vmm/libvirt_source.c vmm/libvirt_source.h \
 	vmm/hooks.c vmm/hooks.h \
-	vmm/linux.h vmm/linux_image.c vmm/linux_mm.c vmm/linux_files.c vmm/linux_thread.c vmm/linux_net.c vmm/linux_signal.c vmm/linux_syscall.c
+	vmm/linux.h vmm/linux_image.c vmm/linux_mm.c vmm/linux_files.c vmm/linux_thread.c vmm/linux_net.c vmm/linux_ring.c vmm/linux_signal.c vmm/linux_syscall.c
 nodist_libarom_a_SOURCES = guest-tools/vdso/vdso_image.c
 libarom_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS) $(LIBVIRT_CFLAGS)
 

@@ -138,6 +138,9 @@ static int linux_image(struct vmm *m)
         return rc == -ENOMEM || rc == -EIO ? EXIT_VMM_FAILURE : EXIT_BAD_INPUT;
     }
     vm->lx = &m->linux_proc;
+    m->linux_proc.ring.on = m->opts.linux_ring;
+    if (linux_ring_start(&m->linux_proc) < 0)
+        return EXIT_VMM_FAILURE;
     m->linux_proc.kick = kick_vcpu;
     m->linux_proc.kick_ctx = vm;
     hypercall_init(&vm->hc, &vm->mem, vm->cr3, &m->stats, STDOUT_FILENO);
@@ -146,8 +149,10 @@ static int linux_image(struct vmm *m)
 
 static void undo_guest_image(struct vmm *m)
 {
-    if (m->vm.lx)
+    if (m->vm.lx) {
+        linux_ring_stop(&m->linux_proc);
         linux_release(&m->linux_proc);
+    }
     m->vm.lx = NULL;
     if (m->linux_argv) {
         int n = 0;

@@ -82,6 +82,9 @@ static const struct opt_desc opt_table[] = {
      .help = "with --linux: the files the program may open, resolved inside DIR (default: none)"},
     {.name = "linux-root-rw", .type = OPT_FLAG, .offset = OFF(linux_root_rw),
      .help = "with --linux: let it write under --linux-root (default read-only)"},
+    {.name = "linux-calls", .type = OPT_STR, .offset = OFF(linux_calls), .metavar = "exit|ring",
+     .help = "with --linux: system calls as VM exits (default) or, on PVM, through a ring served by a "
+             "VMM thread (experimental)"},
     {.name = "payload", .type = OPT_STR, .offset = OFF(payload), .metavar = "FILE",
      .help = "the ELF payload (usually given positionally)"},
     {.name = "args", .type = OPT_STR, .offset = OFF(args), .metavar = "STRING",
@@ -752,8 +755,14 @@ int options_validate(struct vmm_options *o, char *err, size_t errlen)
         return fail(err, errlen, "--mem must be a multiple of 2M (got %llu bytes)", (unsigned long long)o->mem);
     if (o->args && strlen(o->args) >= AROM_CMDLINE_MAX)
         return fail(err, errlen, "guest arguments longer than %d bytes", AROM_CMDLINE_MAX - 1);
-    if (!o->linux_mode && (o->linux_root || o->linux_root_rw))
-        return fail(err, errlen, "--linux-root and --linux-root-rw go with --linux");
+    if (!o->linux_mode && (o->linux_root || o->linux_root_rw || o->linux_calls))
+        return fail(err, errlen, "--linux-root, --linux-root-rw and --linux-calls go with --linux");
+    const char *calls = o->linux_calls ? o->linux_calls : "exit";
+    if (strcmp(calls, "ring") && strcmp(calls, "exit"))
+        return fail(err, errlen, "--linux-calls: '%s' is not exit or ring", calls);
+    /* The ring's stub returns to the program itself, which only PVM's CPL3 entry allows (it checks: at
+     * CPL0 it takes the exit). */
+    o->linux_ring = !strcmp(calls, "ring");
     return resolve_tiering(o, err, errlen);
 }
 

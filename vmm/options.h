@@ -38,6 +38,8 @@ struct vmm_options {
     bool linux_mode;          /* --linux: the payload is an unmodified Linux program (docs/LINUX.md) */
     char *linux_root;         /* the files it may open; NULL: none */
     bool linux_root_rw;
+    char *linux_calls;        /* --linux-calls exit|ring (resolved by options_validate) */
+    bool linux_ring;          /* resolved: system calls through the ring (vmm/linux_ring.c) */
     char **guest_argv;        /* the guest arguments as given on the command line (into argv; not owned) */
     char **args_list;         /* a config file's "args" as a JSON array: one string each (owned, NULL-ended) */
     int guest_argc;

@@ -33,7 +33,7 @@ int vcpu_create(struct vcpu *v, struct vm *vm, unsigned id)
         return -errno;
     }
     int rc = cpu_setup_vcpu(vm->kvm_fd, v->fd, id, vm->cr3, vm->entry);
-    if (rc == 0 && vm->lx && (rc = linux_setup_vcpu(vm->lx, v->fd, v->run, vm->linux_rsp)) < 0)
+    if (rc == 0 && vm->lx && (rc = linux_setup_vcpu(vm->lx, id, v->fd, v->run, vm->linux_rsp)) < 0)
         log_error("vCPU %u: the Linux guest's CPU state: %s", id, strerror(-rc));
     return rc;
 }

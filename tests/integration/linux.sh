@@ -198,6 +198,32 @@ PYEOF
 }
 check "Debian's memcached (threads, epoll, sockets) in a VM: set and get from the host; SIGTERM: its own exit, 0" t_memcached
 
+# --linux-calls ring (PVM): the same programs, the calls served through the ring.
+t_ring() {
+    native "$WORK/threads" >"$WORK/threads.native" &&
+    run_vmm ring-th 0 -- --linux --linux-calls ring --vcpus 4 --mem 64M --dram-budget 50% --churn-ms 5 "$WORK/threads" &&
+    cmp -s "$WORK/threads.native" "$LAST_OUT" || { diff "$WORK/threads.native" "$LAST_OUT" | diag; return 1; }
+    run_vmm ring-sig 0 -- --linux --linux-calls ring --vcpus 4 --mem 64M "$WORK/signals" async &&
+    cmp -s "$WORK/sig.async.native" "$LAST_OUT" || { diff "$WORK/sig.async.native" "$LAST_OUT" | diag; return 1; }
+    command -v redis-server >/dev/null || { echo "redis-server is not installed" | diag; return 1; }
+    local port pid st
+    port=$(free_port)
+    timeout -k 5 120 "$AROM_VMM" --linux --linux-calls ring --vcpus 6 --mem 256M --dram-budget 50% --linux-root / \
+        --stats-json "$WORK/ring.json" "$(command -v redis-server)" --port "$port" --save "" --appendonly no \
+        >"$WORK/ring.out" 2>"$WORK/ring.err" &
+    pid=$!
+    until_ok 30 redis-cli -p "$port" ping || { diag <"$WORK/ring.err"; kill $pid; return 1; }
+    redis-benchmark -p "$port" -t set,get -n 5000 -r 1000 -d 64 -P 8 -q >"$WORK/ringb.out" 2>&1 &&
+    [ "$(redis-cli -p "$port" set arom ring)" = OK ] && [ "$(redis-cli -p "$port" get arom)" = ring ] ||
+        { diag <"$WORK/ringb.out"; kill $pid; return 1; }
+    kill -TERM $pid
+    wait $pid
+    st=$?
+    [ $st -eq 0 ] || { echo "arom-vmm exited $st" | diag; diag <"$WORK/ring.err"; return 1; }
+    json_check "$WORK/ring.json" '.linux.calls_path == "ring" and .linux.ring_calls > 1000 and .tiering.audit_failures == 0'
+}
+check "--linux-calls ring: threads under churn and signals as native; redis served through the ring (most calls without an exit)" t_ring
+
 t_vdso() {
     run_vmm clock 0 -- --linux --mem 64M --stats-json "$WORK/clock.json" "$WORK/clock" || return 1
     json_check "$WORK/clock.json" '.linux.syscalls < 1000' || return 1
@@ -230,7 +256,8 @@ t_refused() {
     run_vmm junk 2 -- --linux "$WORK/junk" || return 1
     run_vmm dyn 2 -- --linux /usr/bin/sqlite3 :memory: && has "give --linux-root" "$LAST_ERR" &&
     run_vmm root 2 -- --linux --linux-root "$WORK/nonexistent" "$WORK/hello" && has "--linux-root" "$LAST_ERR" &&
-    run_vmm noroot 2 -- --linux-root "$WORK/root" "$AROM_PAYLOADS/hello.elf" && has "go with --linux" "$LAST_ERR"
+    run_vmm noroot 2 -- --linux-root "$WORK/root" "$AROM_PAYLOADS/hello.elf" && has "go with --linux" "$LAST_ERR" &&
+    run_vmm calls 2 -- --linux --linux-calls fast "$WORK/hello" && has "is not exit or ring" "$LAST_ERR"
 }
 check "refused with exit 2: not an ELF, a dynamic program without a root for its libraries, a bad root, --linux-root alone" t_refused
 
