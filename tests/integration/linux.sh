@@ -194,7 +194,7 @@ PYEOF
     local st=$?
     grep -q "^STORED" "$WORK/mc.reply" && grep -q "^hello" "$WORK/mc.reply" || { diag <"$WORK/mc.reply"; return 1; }
     [ $st -eq 0 ] && has "Exiting normally" "$WORK/mc.err" || { echo "arom-vmm exited $st" | diag; diag <"$WORK/mc.err"; return 1; }
-    json_check "$WORK/mc.json" '.linux.signals_delivered == 1'
+    json_check "$WORK/mc.json" '.linux.signals_delivered >= 1'
 }
 check "Debian's memcached (threads, epoll, sockets) in a VM: set and get from the host; SIGTERM: its own exit, 0" t_memcached
 
