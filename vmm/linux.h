@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "arom/abi.h"
 #include "vmm/guest_mem.h"
@@ -34,6 +35,7 @@
 #define LINUX_PIE_BASE (16ull << 20)      /* where a position-independent program is loaded */
 #define LINUX_RING_BASE (AROM_STACK_AREA + AROM_PAGE_SIZE)  /* the ring's blocks: vCPU 0's unused arom stack */
 #define LINUX_RING_BLOCK 512ull
+#define LINUX_IO_MAX (1u << 20)           /* bytes one read or write moves (the program loops, as for any short count) */
 #define LINUX_SHUTDOWN_GRACE_MS 10000     /* a program's time to exit after the SIGTERM of a shutdown */
 
 struct linux_fd {
@@ -185,6 +187,9 @@ uint64_t linux_ring_lstar(unsigned vcpu);
 bool linux_ring_in_stub(uint64_t rip);
 /* An exit-path call: wake the poller if it sleeps, so the next calls take the ring. */
 void linux_ring_wake(struct linux_proc *p);
+/* The guest's iovec array at va (n entries) as host iovecs into iov, every
+ * buffer checked (writable when write): 0 or -EFAULT. */
+int64_t linux_iov(struct linux_proc *p, uint64_t va, uint64_t n, bool write, struct iovec *iov);
 /* A host call's answer as the guest's: the value, or -errno. */
 static inline int64_t linux_result(long r)
 {

@@ -216,6 +216,19 @@ static int64_t sys_recvfrom(struct linux_proc *p, const uint64_t a[6])
     return rc < 0 ? rc : n;
 }
 
+int64_t linux_iov(struct linux_proc *p, uint64_t va, uint64_t n, bool write, struct iovec *iov)
+{
+    const struct iovec *giov = gptr(p, va, n * sizeof *giov, false);
+    if (!giov && n)
+        return -EFAULT;
+    for (uint64_t i = 0; i < n; i++) {
+        iov[i].iov_len = giov[i].iov_len;
+        if (!(iov[i].iov_base = gptr(p, (uint64_t)giov[i].iov_base, giov[i].iov_len, write)) && giov[i].iov_len)
+            return -EFAULT;
+    }
+    return 0;
+}
+
 /* sendmsg/recvmsg: the name and the iovecs translated; no ancillary data. */
 static int64_t sys_msg(struct linux_proc *p, const uint64_t a[6], bool send)
 {
@@ -230,14 +243,8 @@ static int64_t sys_msg(struct linux_proc *p, const uint64_t a[6], bool send)
     if (send && gm->msg_controllen)
         return -EINVAL;         /* no ancillary data (fds over sockets): not supported */
     struct iovec iov[MAX_IOV];
-    const struct iovec *giov = gptr(p, (uint64_t)gm->msg_iov, gm->msg_iovlen * sizeof *giov, false);
-    if (!giov && gm->msg_iovlen)
+    if (linux_iov(p, (uint64_t)gm->msg_iov, gm->msg_iovlen, !send, iov) < 0)
         return -EFAULT;
-    for (size_t i = 0; i < gm->msg_iovlen; i++) {
-        iov[i].iov_len = giov[i].iov_len;
-        if (!(iov[i].iov_base = gptr(p, (uint64_t)giov[i].iov_base, giov[i].iov_len, !send)) && giov[i].iov_len)
-            return -EFAULT;
-    }
     struct sockaddr_storage ss;
     socklen_t sl = 0;
     int dirfd = -1;

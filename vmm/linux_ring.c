@@ -33,7 +33,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,7 +93,7 @@ __asm__(".pushsection .rodata\n"
         "6:  movl $0, linux_ring_block(%rip)\n"         /* FALLBACK */
         "4:  mov linux_ring_block+8(%rip), %rax\n"
         "    mov linux_ring_block+72(%rip), %r11\n"
-        "5:  out %al, $0xe5\n"                          /* AROM_SYSCALL_PORT */
+        "    out %al, $0xe5\n"                          /* AROM_SYSCALL_PORT */
         "    hlt\n"
         "linux_ring_block_end:\n"
         ".popsection\n");
@@ -147,27 +146,18 @@ static int64_t ring_io(struct linux_proc *p, int nr, const uint64_t a[6], bool *
         return -EBADF;
     struct iovec iov[64];
     size_t n = 1;
+    bool bad;                   /* the exit path says what is wrong */
     if (nr == SYS_writev) {
-        const struct iovec *g = a[2] <= 64 ? guest_mem_user_ptr(p->mem, p->cr3, a[1], a[2] * sizeof *g, false) : NULL;
-        if (!g) {
-            *fallback = true;   /* the exit path says what is wrong */
-            return 0;
-        }
-        for (n = 0; n < a[2]; n++) {
-            iov[n].iov_len = g[n].iov_len;
-            iov[n].iov_base = guest_mem_user_ptr(p->mem, p->cr3, (uint64_t)g[n].iov_base, g[n].iov_len, false);
-            if (!iov[n].iov_base && iov[n].iov_len) {
-                *fallback = true;
-                return 0;
-            }
-        }
+        n = a[2];
+        bad = n > 64 || linux_iov(p, a[1], n, false, iov) < 0;
     } else {
-        uint64_t len = a[2] < (1u << 20) ? a[2] : (1u << 20);
+        uint64_t len = a[2] < LINUX_IO_MAX ? a[2] : LINUX_IO_MAX;
         iov[0] = (struct iovec){guest_mem_user_ptr(p->mem, p->cr3, a[1], len, nr == SYS_read), len};
-        if (!iov[0].iov_base) {
-            *fallback = true;
-            return 0;
-        }
+        bad = !iov[0].iov_base;
+    }
+    if (bad) {
+        *fallback = true;
+        return 0;
     }
     struct msghdr m = {.msg_iov = iov, .msg_iovlen = n};
     ssize_t r = nr == SYS_read ? recvmsg(h, &m, MSG_DONTWAIT) : sendmsg(h, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -315,12 +305,20 @@ void linux_ring_wake(struct linux_proc *p)
         syscall(SYS_futex, &p->ring.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+_Static_assert(AROM_MAX_VCPUS * LINUX_RING_BLOCK <= AROM_STACK_SIZE, "the blocks fit vCPU 0's arom stack");
+
 int linux_ring_start(struct linux_proc *p)
 {
     if (!p->ring.on)
         return 0;
+    size_t len = (size_t)(linux_ring_block_end - linux_ring_block);
+    if (len > LINUX_RING_BLOCK) {
+        log_error("linux guest: the ring's stub (%zu bytes) does not fit its %llu-byte block", len,
+                  (unsigned long long)LINUX_RING_BLOCK);
+        return -E2BIG;
+    }
     for (unsigned i = 0; i < AROM_MAX_VCPUS; i++)
-        memcpy(slot(p, i), linux_ring_block, (size_t)(linux_ring_block_end - linux_ring_block));
+        memcpy(slot(p, i), linux_ring_block, len);
     set_awake(p, 1);
     int rc = pthread_create(&p->ring.thread, NULL, poller, p);
     if (rc) {

@@ -29,7 +29,6 @@
 
 #define ARCH_SET_FS 0x1002
 #define ARCH_GET_FS 0x1003
-#define IO_MAX (1u << 20)           /* bytes one read or write moves (the program loops, as for any short count) */
 
 /* The arguments of a call, as the syscall ABI puts them. */
 struct call {
@@ -73,11 +72,11 @@ static int ustr(struct call *c, uint64_t va, char *buf, size_t cap)
 }
 
 /* The host fd of guest fd a[0] and the guest buffer (a[1], a[2] capped at
- * IO_MAX): the host fd, or -EBADF/-EFAULT. */
+ * LINUX_IO_MAX): the host fd, or -EBADF/-EFAULT. */
 static int io_args(struct call *c, bool write, void **buf, uint64_t *len)
 {
     int h = linux_fd_host(c->p, (int64_t)c->a[0]);
-    *len = c->a[2] < IO_MAX ? c->a[2] : IO_MAX;
+    *len = c->a[2] < LINUX_IO_MAX ? c->a[2] : LINUX_IO_MAX;
     *buf = uptr(c, c->a[1], *len, write);
     return h < 0 ? -EBADF : !*buf ? -EFAULT : h;
 }
@@ -106,15 +105,9 @@ static int64_t sys_writev(struct call *c)
         return -EBADF;
     if (n > 1024)
         return -EINVAL;
-    const struct iovec *giov = uptr(c, c->a[1], n * sizeof *giov, false);
-    if (!giov && n)
-        return -EFAULT;
     struct iovec iov[1024];
-    for (uint64_t i = 0; i < n; i++) {
-        iov[i].iov_len = giov[i].iov_len;
-        if (!(iov[i].iov_base = uptr(c, (uint64_t)giov[i].iov_base, giov[i].iov_len, false)) && giov[i].iov_len)
-            return -EFAULT;
-    }
+    if (linux_iov(c->p, c->a[1], n, false, iov) < 0)
+        return -EFAULT;
     ssize_t w = writev(h, iov, (int)n);
     return w < 0 ? -errno : w;
 }
@@ -248,7 +241,7 @@ static int64_t sys_madvise(struct call *c)
 
 static int64_t sys_getrandom(struct call *c)
 {
-    uint64_t len = c->a[1] < IO_MAX ? c->a[1] : IO_MAX;
+    uint64_t len = c->a[1] < LINUX_IO_MAX ? c->a[1] : LINUX_IO_MAX;
     void *buf = uptr(c, c->a[0], len, true);
     if (!buf)
         return -EFAULT;
