@@ -4,6 +4,7 @@ libarom_a_SOURCES += \
 	lib/compat.h lib/bitmap.h lib/thread.h \
 	lib/log.c lib/log.h \
 	lib/clock.c lib/clock.h \
+	lib/cpu_stat.c lib/cpu_stat.h \
 	lib/err.c lib/err.h \
 	lib/parse.c lib/parse.h \
 	lib/json.c lib/json.h \

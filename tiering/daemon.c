@@ -393,26 +393,35 @@ static void adapt_clean_window(struct daemon *d, uint64_t promoted, uint64_t pin
 /* What tiering cost the guest since the last epoch, into the guard. */
 static enum guard_verdict measure(struct daemon *d, uint64_t now, unsigned *vcpus)
 {
-    unsigned running = 1;
-    uint64_t blocked = d->vm->vcpu_blocked_ns ? d->vm->vcpu_blocked_ns(d->vm->vm, &running) : 0;
+    struct tiering_vcpu_times t = {.running = 1};
+    if (d->vm->vcpu_times)
+        d->vm->vcpu_times(d->vm->vm, &t);
+    struct cpu_stat cpu = {0};
+    bool have_cpu = cpu_stat_read(&cpu) == 0;
     pthread_mutex_lock(&d->core->lock);
     uint64_t uffd = d->fault->wp_faults + d->fault->minor_faults;
     uint64_t inval = d->eng->demote_batches + d->eng->promotions + d->mon->samples_taken + d->mon->write_arms;
     pthread_mutex_unlock(&d->core->lock);
     struct guard_sample s = {
         .wall_ns = d->last_tick_ns ? now - d->last_tick_ns : (uint64_t)d->epoch_ms * 1000000,
-        .vcpus = running,
-        /* A vCPU that finished leaves the sum: never count that as negative. */
-        .blocked_ns = blocked > d->last_blocked_ns ? blocked - d->last_blocked_ns : 0,
-        .exits = d->armed_written_last + (uffd - d->last_uffd_faults) +
-                 (inval - d->last_invalidations) * (running ? running : 1),
+        .vcpus = t.running,
+        /* A vCPU that finished leaves the sums: never count that as negative. */
+        .blocked_ns = t.blocked_ns > d->last_times.blocked_ns ? t.blocked_ns - d->last_times.blocked_ns : 0,
+        .active_ns = t.active_ns > d->last_times.active_ns ? t.active_ns - d->last_times.active_ns : 0,
+        .steal_ns = have_cpu && d->last_cpu.busy_ns && t.run_ns > d->last_times.run_ns
+                        ? cpu_stat_steal_share(&d->last_cpu, &cpu, t.run_ns - d->last_times.run_ns) : 0,
     };
-    d->last_blocked_ns = blocked;
+    /* A flush reaches a vCPU asleep in the guest's own wait for free (on its
+     * next entry, once): count one exit per vCPU in use, not per vCPU. */
+    s.exits = d->armed_written_last + (uffd - d->last_uffd_faults) + (inval - d->last_invalidations) * guard_vcpus(&s);
+    d->last_times = t;
+    if (have_cpu)
+        d->last_cpu = cpu;
     d->last_uffd_faults = uffd;
     d->last_invalidations = inval;
     d->last_tick_ns = now;
     d->last_sample = s;
-    *vcpus = running;
+    *vcpus = guard_vcpus(&s);
     pthread_mutex_lock(&d->core->lock);
     enum guard_verdict v = guard_epoch(&d->guard, &s);
     pthread_mutex_unlock(&d->core->lock);
@@ -550,13 +559,15 @@ static void epoch_tick(struct daemon *d)
     if (d->trace)
         fprintf(d->trace, "{\"epoch\":%u,\"t_ms\":%.1f,\"dram_pages\":%llu,\"target\":%llu,\"goal\":%llu,"
                 "\"demoted\":%llu,\"promoted\":%llu,\"pingpongs\":%llu,\"armed\":%llu,\"arm_budget\":%llu,"
-                "\"tracking_faults\":%llu,\"samples\":%llu,\"blocked_ms\":%.3f,\"exits\":%llu,"
+                "\"tracking_faults\":%llu,\"samples\":%llu,\"blocked_ms\":%.3f,\"steal_ms\":%.3f,\"vcpus_in_use\":%.2f,\"exits\":%llu,"
                 "\"slowdown_pct\":%.3f,\"slowdown_smoothed_pct\":%.3f,\"verdict\":\"%s\",\"scan_ms\":%.3f}\n",
                 d->epoch, now / 1e6, (unsigned long long)after, (unsigned long long)target,
                 (unsigned long long)goal, (unsigned long long)demoted, (unsigned long long)promoted,
                 (unsigned long long)pingpongs, (unsigned long long)armed, (unsigned long long)d->arm_budget,
                 (unsigned long long)d->armed_written_last, (unsigned long long)d->sample_budget,
-                d->last_sample.blocked_ns / 1e6, (unsigned long long)d->last_sample.exits, d->guard.last_pct,
+                d->last_sample.blocked_ns / 1e6, d->last_sample.steal_ns / 1e6,
+                d->last_sample.wall_ns ? guard_vcpu_ns(&d->last_sample) / (double)d->last_sample.wall_ns : 0,
+                (unsigned long long)d->last_sample.exits, d->guard.last_pct,
                 d->guard.smoothed_pct, guard_verdict_name(verdict), scan_ns / 1e6);
 }
 
@@ -564,6 +575,11 @@ static void *daemon_thread(void *arg)
 {
     struct daemon *d = arg;
     struct pollfd p = {.fd = d->stop_efd, .events = POLLIN};
+    /* The first epoch's costs are counted from here, not from the vCPUs' start. */
+    if (d->vm->vcpu_times)
+        d->vm->vcpu_times(d->vm->vm, &d->last_times);
+    cpu_stat_read(&d->last_cpu);
+    d->last_tick_ns = clock_now_ns();
     while (!atomic_load(&d->stopping)) {
         poll(&p, 1, (int)d->epoch_ms);
         if (atomic_load(&d->stopping))
@@ -661,6 +677,9 @@ json_object *daemon_json(struct daemon *d)
     json_add_double(g, "slowdown_pct", d->guard.smoothed_pct);
     json_add_double(g, "slowdown_pct_last", d->guard.last_pct);
     json_add_double(g, "slowdown_pct_run", guard_run_pct(&d->guard));
+    json_add_double(g, "vcpus_in_use", guard_run_vcpus(&d->guard));
+    json_add_double(g, "blocked_ms", d->guard.blocked_ns_total / 1e6);
+    json_add_double(g, "steal_ms", d->guard.steal_ns_total / 1e6);
     json_add_str(g, "verdict", guard_verdict_name(d->verdict));
     JSON_U64S(g, {"paused_epochs", d->guard.paused_epochs}, {"slowed_epochs", d->guard.slowed_epochs});
     json_object_object_add(o, "guard", g);

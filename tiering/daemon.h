@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "lib/cpu_stat.h"
 #include "lib/thread.h"
 #include "tiering/core.h"
 #include "tiering/fault.h"
@@ -56,7 +57,9 @@ struct daemon {
     uint64_t arm_allowance;             /* daemon thread: write faults the guard grants tracking an epoch */
 
     /* last epoch's raw figures, for the guard's deltas (daemon thread) */
-    uint64_t last_blocked_ns, last_uffd_faults, last_invalidations, last_tick_ns;
+    struct tiering_vcpu_times last_times;   /* the vCPUs' times at the last epoch */
+    struct cpu_stat last_cpu;               /* the host's, at the last epoch (busy_ns 0: none yet) */
+    uint64_t last_uffd_faults, last_invalidations, last_tick_ns;
     uint64_t armed_written_last;
     uint64_t candidates;                /* daemon thread: demotable and clean long enough, this scan */
     uint64_t write_hot;                 /* daemon thread: DRAM pages kept by recent writes or backoff, this scan */

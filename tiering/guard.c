@@ -5,14 +5,34 @@ void guard_init(struct guard *g, double max_pct, double exit_cost_ns)
     *g = (struct guard){.max_pct = max_pct, .exit_cost_ns = exit_cost_ns};
 }
 
+double guard_vcpu_ns(const struct guard_sample *s)
+{
+    double all = (double)s->wall_ns * (s->vcpus ? s->vcpus : 1), active = (double)s->active_ns;
+    if (!s->active_ns)
+        return all;
+    if (active < (double)s->wall_ns)
+        return (double)s->wall_ns;
+    return active < all ? active : all;
+}
+
+unsigned guard_vcpus(const struct guard_sample *s)
+{
+    double n = s->wall_ns ? guard_vcpu_ns(s) / (double)s->wall_ns : 1;
+    return n < 1.5 ? 1 : (unsigned)(n + 0.5);
+}
+
 enum guard_verdict guard_epoch(struct guard *g, const struct guard_sample *s)
 {
-    double vcpu_ns = (double)s->wall_ns * (s->vcpus ? s->vcpus : 1);
-    double cost = (double)s->blocked_ns + (double)s->exits * g->exit_cost_ns;
+    double vcpu_ns = guard_vcpu_ns(s);
+    double blocked = s->blocked_ns > s->steal_ns ? (double)(s->blocked_ns - s->steal_ns) : 0;
+    double cost = blocked + (double)s->exits * g->exit_cost_ns;
     g->last_pct = vcpu_ns > 0 ? 100.0 * cost / vcpu_ns : 0;
     g->smoothed_pct = g->epochs ? (g->smoothed_pct + g->last_pct) / 2 : g->last_pct;
     g->cost_ns_total += cost;
     g->vcpu_ns_total += vcpu_ns;
+    g->wall_ns_total += (double)s->wall_ns;
+    g->blocked_ns_total += blocked;
+    g->steal_ns_total += (double)s->steal_ns;
     g->epochs++;
     /* The smoothed value decides, so one noisy epoch neither pauses nor
      * releases demotion; a burst well over the target pauses at once. */
@@ -31,6 +51,11 @@ enum guard_verdict guard_epoch(struct guard *g, const struct guard_sample *s)
 double guard_run_pct(const struct guard *g)
 {
     return g->vcpu_ns_total > 0 ? 100.0 * g->cost_ns_total / g->vcpu_ns_total : 0;
+}
+
+double guard_run_vcpus(const struct guard *g)
+{
+    return g->wall_ns_total > 0 ? g->vcpu_ns_total / g->wall_ns_total : 0;
 }
 
 uint64_t guard_allowance(const struct guard *g, uint64_t wall_ns, unsigned vcpus, double share, double cost_ns)

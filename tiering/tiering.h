@@ -29,6 +29,20 @@ enum {
     TIERING_DIRTY_MANUAL = 1 << 0,          /* re-protection is ours: clear re-arms chosen pages */
     TIERING_DIRTY_INITIALLY_SET = 1 << 1,   /* logging starts with every page dirty, none protected */
 };
+/* What the slowdown guard reads of the vCPU threads, in ns since they
+ * started, summed over them. */
+struct tiering_vcpu_times {
+    unsigned running;       /* vCPUs running */
+    /* Neither on a CPU, nor waiting for one, nor paused, nor asleep in a
+     * Linux guest's own wait: a vCPU blocks so only when a fault waits for
+     * the host (and when the host's hypervisor steals its CPU). */
+    uint64_t blocked_ns;
+    /* Wall time less pauses and a Linux guest's own sleeps (a thread in
+     * epoll or a futex, a spare vCPU no thread has taken yet). */
+    uint64_t active_ns;
+    uint64_t run_ns;        /* on a CPU */
+};
+
 struct tiering_vm_ops {
     void *vm;
     /* Turn logging on (with KVM's manual-protect mode and all bits
@@ -39,11 +53,8 @@ struct tiering_vm_ops {
     /* Manual mode: re-protect the pages whose bits are set in bitmap,
      * which covers pages [first, first + npages) (first % 64 == 0). */
     int (*dirty_log_clear)(void *vm, uint64_t first, uint64_t npages, const uint64_t *bitmap);
-    /* Time the running vCPU threads spent blocked (neither running nor
-     * waiting for a CPU), summed, in ns since they started; *running gets
-     * how many run. A guest's vCPU blocks only when a fault waits for the
-     * host, so this is what promotions and access faults cost it. */
-    uint64_t (*vcpu_blocked_ns)(void *vm, unsigned *running);
+    /* The vCPU threads' times since they started, summed (see below). */
+    void (*vcpu_times)(void *vm, struct tiering_vcpu_times *t);
 };
 
 enum tiering_access { TIERING_ACCESS_AUTO, TIERING_ACCESS_PAGE_IDLE, TIERING_ACCESS_UFFD, TIERING_ACCESS_OFF };

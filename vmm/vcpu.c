@@ -1,6 +1,8 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -19,6 +21,7 @@ int vcpu_create(struct vcpu *v, struct vm *vm, unsigned id)
 {
     memset(v, 0, sizeof *v);
     v->fd = -1;
+    v->schedstat_fd = -1;
     v->vm = vm;
     v->id = id;
     v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
@@ -127,14 +130,29 @@ static void report_cpu_state(struct vcpu *v, const char *what)
 }
 
 /* The part of a Linux guest's call the thread slept through (wall time
- * minus its CPU time): the guest's own wait, not tiering's. */
+ * minus its CPU time and minus its wait for a CPU): the guest's own wait,
+ * not tiering's. The wait for a CPU (after a wakeup, mostly) is left out
+ * because vcpu_blocked_ns takes all of it off already: counted twice, the
+ * blocked time of a busy host would read 0. */
 struct guest_wait {
-    uint64_t wall, cpu;
+    uint64_t wall, cpu, delay;
 };
+
+/* The thread's run delay (ns it waited on a run queue), 0 if unknown. */
+static uint64_t run_delay_ns(const struct vcpu *v)
+{
+    char buf[96];
+    unsigned long long run, delay;
+    ssize_t n = getenv("NOQ") ? -1 : v->schedstat_fd >= 0 ? pread(v->schedstat_fd, buf, sizeof buf - 1, 0) : -1;
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    return sscanf(buf, "%llu %llu", &run, &delay) == 2 ? delay : 0;
+}
 
 static struct guest_wait guest_wait_begin(struct vcpu *v)
 {
-    struct guest_wait w = {clock_now_ns(), clock_thread_cpu_ns()};
+    struct guest_wait w = {clock_now_ns(), clock_thread_cpu_ns(), run_delay_ns(v)};
     atomic_store(&v->guest_wait_start_ns, w.wall);     /* a wait in progress counts too */
     return w;
 }
@@ -142,9 +160,10 @@ static struct guest_wait guest_wait_begin(struct vcpu *v)
 static void guest_wait_end(struct vcpu *v, struct guest_wait w)
 {
     uint64_t wall = clock_now_ns() - w.wall, cpu = clock_thread_cpu_ns() - w.cpu;
+    uint64_t delay = run_delay_ns(v), queued = delay > w.delay ? delay - w.delay : 0;
     atomic_store(&v->guest_wait_start_ns, 0);
-    if (wall > cpu)
-        atomic_fetch_add(&v->guest_sleep_ns, wall - cpu);
+    if (wall > cpu + queued)
+        atomic_fetch_add(&v->guest_sleep_ns, wall - cpu - queued);
 }
 
 /* Returns true while the vCPU should keep running. */
@@ -245,6 +264,7 @@ static void *vcpu_thread(void *arg)
     pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
     v->start_ns = clock_now_ns();
+    v->schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);  /* -1: no run delay known */
     atomic_store(&v->tid, (int)syscall(SYS_gettid));
     uint64_t zero = 0;
     __atomic_compare_exchange_n(&vm->stats->t_guest_start_ns, &zero, clock_now_ns(), false,
@@ -283,22 +303,27 @@ static void *vcpu_thread(void *arg)
         if (!handle_exit(v))
             break;
     }
+    if (v->schedstat_fd >= 0)
+        close(v->schedstat_fd);
+    v->schedstat_fd = -1;
     return NULL;
 }
 
-uint64_t vcpu_blocked_ns(struct vcpu *v)
+void vcpu_times(struct vcpu *v, struct tiering_vcpu_times *t)
 {
     int tid = atomic_load(&v->tid);
     if (!tid)
-        return 0;
+        return;
     char path[64];
     snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
     FILE *f = fopen(path, "r");
     unsigned long long run = 0, wait = 0;
     if (!f)
-        return 0;
+        return;
     int n = fscanf(f, "%llu %llu", &run, &wait);
     fclose(f);
+    if (n != 2)
+        return;
     /* A paused vCPU sleeps too, but not for tiering. */
     uint64_t now = clock_now_ns(), since = atomic_load(&v->pause_start_ns);
     uint64_t paused = atomic_load(&v->paused_ns) + (since && now > since ? now - since : 0);
@@ -306,7 +331,9 @@ uint64_t vcpu_blocked_ns(struct vcpu *v)
     uint64_t gw = atomic_load(&v->guest_wait_start_ns);
     uint64_t guest = atomic_load(&v->guest_sleep_ns) + (gw && now > gw ? now - gw : 0);
     uint64_t wall = now - v->start_ns, busy = run + wait + paused + guest;
-    return n == 2 && wall > busy ? wall - busy : 0;
+    t->active_ns += wall > paused + guest ? wall - paused - guest : 0;
+    t->blocked_ns += wall > busy ? wall - busy : 0;
+    t->run_ns += run;
 }
 
 int vcpu_start(struct vcpu *v)

@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+struct tiering_vcpu_times;
+
 struct vm;
 
 struct vcpu {
@@ -21,6 +23,7 @@ struct vcpu {
     _Atomic uint64_t pause_start_ns;  /* when the current pause began, else 0 */
     _Atomic uint64_t guest_sleep_ns;  /* a Linux guest's own waits (epoll, futex, no thread yet), summed */
     _Atomic uint64_t guest_wait_start_ns; /* when the current one began, else 0 */
+    int schedstat_fd;             /* the thread's own /proc schedstat (its run delay), or -1 */
 };
 
 /* Create vCPU id of vm and set up its entry state. */
@@ -31,11 +34,12 @@ int vcpu_start(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
 /* Make the vCPU leave KVM_RUN soon (any thread). */
 void vcpu_kick(struct vcpu *v);
-/* ns the thread spent blocked since it started: wall time minus time on a
- * CPU, waiting for one (schedstat), paused, or asleep because a Linux
- * guest asked (a blocking call, a spare vCPU): what the slowdown guard
- * may blame on tiering. 0 before it runs. */
-uint64_t vcpu_blocked_ns(struct vcpu *v);
+/* Add the thread's times since it started to *t (nothing before it runs):
+ * blocked = wall time minus time on a CPU, waiting for one (schedstat),
+ * paused, or asleep because a Linux guest asked (a blocking call, a spare
+ * vCPU), what the slowdown guard may blame on tiering; active = wall time
+ * less the pauses and those sleeps; run = on a CPU. */
+void vcpu_times(struct vcpu *v, struct tiering_vcpu_times *t);
 /* The signal used to kick vCPUs out of KVM_RUN; installs its handler. */
 int vcpu_install_kick_signal(void);
 #define VCPU_KICK_SIGNAL SIGUSR1

@@ -128,21 +128,19 @@ int vm_dirty_log_clear(void *opaque, uint64_t first, uint64_t npages, const uint
     return ioctl(vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &c) < 0 ? -errno : 0;
 }
 
-uint64_t vm_vcpu_blocked_ns(void *opaque, unsigned *running)
+void vm_vcpu_times(void *opaque, struct tiering_vcpu_times *t)
 {
     struct vm *vm = opaque;
-    uint64_t sum = 0;
-    *running = atomic_load(&vm->running_vcpus);
+    *t = (struct tiering_vcpu_times){.running = atomic_load(&vm->running_vcpus)};
     for (unsigned i = 0; i < vm->nvcpus; i++)
-        sum += vcpu_blocked_ns(&vm->vcpus[i]);
-    return sum;
+        vcpu_times(&vm->vcpus[i], t);
 }
 
 struct tiering_vm_ops vm_tiering_ops(struct vm *vm)
 {
     return (struct tiering_vm_ops){.vm = vm, .dirty_log_enable = vm_dirty_log_enable,
                                    .dirty_log_get = vm_dirty_log_get, .dirty_log_clear = vm_dirty_log_clear,
-                                   .vcpu_blocked_ns = vm_vcpu_blocked_ns};
+                                   .vcpu_times = vm_vcpu_times};
 }
 
 void vm_destroy(struct vm *vm)

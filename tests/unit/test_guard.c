@@ -1,6 +1,8 @@
 #include <CUnit/CUnit.h>
+#include <errno.h>
 
 #include "tests/unit/suites.h"
+#include "lib/cpu_stat.h"
 #include "tiering/guard.h"
 #include "tiering/policy.h"
 
@@ -28,6 +30,59 @@ static void test_slowdown_arithmetic(void)
     CU_ASSERT_DOUBLE_EQUAL(guard_run_pct(&g), 0.75, 1e-9);
     epoch(&g, 0, 1.0, 0);                           /* no vCPU reported: counted as one */
     CU_ASSERT_DOUBLE_EQUAL(g.last_pct, 0.5, 1e-9);
+}
+
+/* A Linux guest's idle threads and spare vCPUs do not dilute the cost: it is
+ * a share of the vCPU time in use, at least one vCPU's epoch. */
+static void test_active_time(void)
+{
+    struct guard g;
+    guard_init(&g, 2.0, 20000);
+    /* 6 vCPUs, one busy: 2 ms blocked of its 200 ms is 1%, not 1/6 of it */
+    struct guard_sample s = {.wall_ns = 200 * MS, .vcpus = 6, .active_ns = 200 * MS, .blocked_ns = 2 * MS};
+    guard_epoch(&g, &s);
+    CU_ASSERT_DOUBLE_EQUAL(g.last_pct, 1.0, 1e-9);
+    CU_ASSERT_EQUAL(guard_vcpus(&s), 1);
+    CU_ASSERT_DOUBLE_EQUAL(guard_run_vcpus(&g), 1.0, 1e-9);
+    s.active_ns = 20 * MS;                          /* nearly idle: still one vCPU's epoch */
+    CU_ASSERT_DOUBLE_EQUAL(guard_vcpu_ns(&s), 200.0 * MS, 1e-3);
+    s.active_ns = 700 * MS;                         /* three and a half busy */
+    CU_ASSERT_DOUBLE_EQUAL(guard_vcpu_ns(&s), 700.0 * MS, 1e-3);
+    CU_ASSERT_EQUAL(guard_vcpus(&s), 4);
+    s.active_ns = 5000 * MS;                        /* never more than all of them */
+    CU_ASSERT_DOUBLE_EQUAL(guard_vcpu_ns(&s), 1200.0 * MS, 1e-3);
+    s.active_ns = 0;                                /* not measured: all of them */
+    CU_ASSERT_DOUBLE_EQUAL(guard_vcpu_ns(&s), 1200.0 * MS, 1e-3);
+    CU_ASSERT_EQUAL(guard_vcpus(&s), 6);
+}
+
+/* Time the host's hypervisor stole from the vCPUs is not tiering's: it
+ * comes off the blocked time (never below 0), and the share of the host's
+ * steal that fell on the vCPUs follows their share of its busy time. */
+static void test_steal(void)
+{
+    struct guard g;
+    guard_init(&g, 2.0, 20000);
+    struct guard_sample s = {.wall_ns = 200 * MS, .vcpus = 1, .blocked_ns = 10 * MS, .steal_ns = 8 * MS};
+    guard_epoch(&g, &s);
+    CU_ASSERT_DOUBLE_EQUAL(g.last_pct, 1.0, 1e-9);             /* 2 ms of 200 */
+    s.steal_ns = 30 * MS;
+    guard_epoch(&g, &s);
+    CU_ASSERT_DOUBLE_EQUAL(g.last_pct, 0.0, 1e-9);
+
+    struct cpu_stat a, b;
+    CU_ASSERT_EQUAL(cpu_stat_parse("cpu  100 5 50 1000 3 2 1 40 0 0\n", 100, &a), 0);
+    CU_ASSERT_EQUAL(a.busy_ns, 158ull * 10 * MS);              /* user+nice+system+irq+softirq */
+    CU_ASSERT_EQUAL(a.steal_ns, 40ull * 10 * MS);
+    CU_ASSERT_EQUAL(cpu_stat_parse("cpu  200 5 110 1100 3 2 1 60 0 0\n", 100, &b), 0);
+    /* 1600 ms busy, 200 ms stolen; threads that ran 400 ms took a quarter */
+    CU_ASSERT_EQUAL(cpu_stat_steal_share(&a, &b, 400 * MS), 50 * MS);
+    CU_ASSERT_EQUAL(cpu_stat_steal_share(&a, &b, 5000 * MS), 200 * MS);    /* never more than all */
+    CU_ASSERT_EQUAL(cpu_stat_steal_share(&b, &a, 400 * MS), 0);            /* counters going back */
+    CU_ASSERT_EQUAL(cpu_stat_parse("cpu  1 2 3\n", 100, &a), -EINVAL);
+    CU_ASSERT_EQUAL(cpu_stat_parse("intr 1 2 3 4 5 6 7 8\n", 100, &a), -EINVAL);
+    CU_ASSERT_EQUAL(cpu_stat_parse("cpu  1 2 3 4 5 6 7 8\n", 0, &a), -EINVAL);
+    CU_ASSERT_EQUAL(cpu_stat_read(&a), 0);                     /* this host's /proc/stat parses */
 }
 
 /* A steady cost under 3/4 of the target demotes; between that and the
@@ -142,6 +197,8 @@ int register_guard_tests(void)
 {
     static const struct unit_test tests[] = {
         {"slowdown = (blocked + exits x cost) / vCPU time", test_slowdown_arithmetic},
+        {"vCPU time in use: idle threads do not dilute the cost", test_active_time},
+        {"the host's steal is not tiering's cost", test_steal},
         {"verdicts: demote, slow, pause", test_verdict_levels},
         {"smoothing: noise vs bursts", test_smoothing},
         {"allowance for the arm budgets", test_allowance},
