@@ -8,6 +8,7 @@
 #   bench/linux.sh [--reps N] [--rows N] [--queries N] [--budget PCT] [--build DIR]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/linux-common.sh"
 build=$top/build reps=3 rows=600000 queries=3000000 budget=25%
 while [ $# -gt 0 ]; do
     case $1 in
@@ -34,7 +35,7 @@ for r in $(seq "$reps"); do
     printf 'run %d: native %s, arom all-DRAM %s, arom %s budget %s queries/s\n' "$r" "$(qps "$work/native.$r")" \
         "$(qps "$work/dram.$r")" "$budget" "$(qps "$work/tier.$r")"
 done
-med() { for r in $(seq "$reps"); do qps "$work/$1.$r"; done | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+med() { for r in $(seq "$reps"); do qps "$work/$1.$r"; done | median; }
 n=$(med native) d=$(med dram) t=$(med tier)
 awk -v n="$n" -v d="$d" -v t="$t" -v b="$budget" 'BEGIN {
     printf "median: native %d, all-DRAM %d (%.3fx), %s budget %d (%.3fx) queries/s\n", n, d, d / n, b, t, t / n }'
