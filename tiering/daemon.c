@@ -390,12 +390,42 @@ static void adapt_clean_window(struct daemon *d, uint64_t promoted, uint64_t pin
     }
 }
 
+static void read_vcpus(const struct daemon *d, struct vcpu_sample *v)
+{
+    *v = (struct vcpu_sample){.sum = {.running = 1}};
+    if (d->vm->vcpu_times)
+        v->n = d->vm->vcpu_times(d->vm->vm, &v->sum, v->per, TIERING_MAX_VCPUS);
+}
+
+/* The vCPU that tiering blocked most, as a share of its own time (net of
+ * the host's steal), among those in use for a quarter of the epoch at
+ * least: a server's one busy thread is its speed. */
+static void worst_vcpu(const struct daemon *d, const struct vcpu_sample *v, const struct cpu_stat *cpu, bool have_cpu,
+                       struct guard_sample *s)
+{
+    const struct vcpu_sample *l = &d->last_vcpus;
+    double best = -1;
+    for (unsigned i = 0; i < v->n && i < l->n; i++) {
+        const struct tiering_vcpu_times *a = &l->per[i], *b = &v->per[i];
+        if (b->active_ns < a->active_ns + s->wall_ns / 4 || b->blocked_ns < a->blocked_ns)
+            continue;
+        uint64_t active = b->active_ns - a->active_ns, blocked = b->blocked_ns - a->blocked_ns;
+        uint64_t steal = have_cpu && d->last_cpu.busy_ns && b->run_ns > a->run_ns
+                             ? cpu_stat_steal_share(&d->last_cpu, cpu, b->run_ns - a->run_ns) : 0;
+        blocked = blocked > steal ? blocked - steal : 0;
+        if ((double)blocked / (double)active > best) {
+            best = (double)blocked / (double)active;
+            s->worst_blocked_ns = blocked, s->worst_active_ns = active;
+        }
+    }
+}
+
 /* What tiering cost the guest since the last epoch, into the guard. */
 static enum guard_verdict measure(struct daemon *d, uint64_t now, unsigned *vcpus)
 {
-    struct tiering_vcpu_times t = {.running = 1};
-    if (d->vm->vcpu_times)
-        d->vm->vcpu_times(d->vm->vm, &t);
+    struct vcpu_sample vs;
+    read_vcpus(d, &vs);
+    const struct tiering_vcpu_times t = vs.sum, last = d->last_vcpus.sum;
     struct cpu_stat cpu = {0};
     bool have_cpu = cpu_stat_read(&cpu) == 0;
     pthread_mutex_lock(&d->core->lock);
@@ -406,15 +436,16 @@ static enum guard_verdict measure(struct daemon *d, uint64_t now, unsigned *vcpu
         .wall_ns = d->last_tick_ns ? now - d->last_tick_ns : (uint64_t)d->epoch_ms * 1000000,
         .vcpus = t.running,
         /* A vCPU that finished leaves the sums: never count that as negative. */
-        .blocked_ns = t.blocked_ns > d->last_times.blocked_ns ? t.blocked_ns - d->last_times.blocked_ns : 0,
-        .active_ns = t.active_ns > d->last_times.active_ns ? t.active_ns - d->last_times.active_ns : 0,
-        .steal_ns = have_cpu && d->last_cpu.busy_ns && t.run_ns > d->last_times.run_ns
-                        ? cpu_stat_steal_share(&d->last_cpu, &cpu, t.run_ns - d->last_times.run_ns) : 0,
+        .blocked_ns = t.blocked_ns > last.blocked_ns ? t.blocked_ns - last.blocked_ns : 0,
+        .active_ns = t.active_ns > last.active_ns ? t.active_ns - last.active_ns : 0,
+        .steal_ns = have_cpu && d->last_cpu.busy_ns && t.run_ns > last.run_ns
+                        ? cpu_stat_steal_share(&d->last_cpu, &cpu, t.run_ns - last.run_ns) : 0,
     };
+    worst_vcpu(d, &vs, &cpu, have_cpu, &s);
     /* A flush reaches a vCPU asleep in the guest's own wait for free (on its
      * next entry, once): count one exit per vCPU in use, not per vCPU. */
     s.exits = d->armed_written_last + (uffd - d->last_uffd_faults) + (inval - d->last_invalidations) * guard_vcpus(&s);
-    d->last_times = t;
+    d->last_vcpus = vs;
     if (have_cpu)
         d->last_cpu = cpu;
     d->last_uffd_faults = uffd;
@@ -576,8 +607,7 @@ static void *daemon_thread(void *arg)
     struct daemon *d = arg;
     struct pollfd p = {.fd = d->stop_efd, .events = POLLIN};
     /* The first epoch's costs are counted from here, not from the vCPUs' start. */
-    if (d->vm->vcpu_times)
-        d->vm->vcpu_times(d->vm->vm, &d->last_times);
+    read_vcpus(d, &d->last_vcpus);
     cpu_stat_read(&d->last_cpu);
     d->last_tick_ns = clock_now_ns();
     while (!atomic_load(&d->stopping)) {

@@ -57,7 +57,10 @@ struct daemon {
     uint64_t arm_allowance;             /* daemon thread: write faults the guard grants tracking an epoch */
 
     /* last epoch's raw figures, for the guard's deltas (daemon thread) */
-    struct tiering_vcpu_times last_times;   /* the vCPUs' times at the last epoch */
+    struct vcpu_sample {                    /* the vCPUs' times at the last epoch */
+        struct tiering_vcpu_times sum, per[TIERING_MAX_VCPUS];
+        unsigned n;
+    } last_vcpus;
     struct cpu_stat last_cpu;               /* the host's, at the last epoch (busy_ns 0: none yet) */
     uint64_t last_uffd_faults, last_invalidations, last_tick_ns;
     uint64_t armed_written_last;

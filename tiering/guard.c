@@ -25,8 +25,14 @@ enum guard_verdict guard_epoch(struct guard *g, const struct guard_sample *s)
 {
     double vcpu_ns = guard_vcpu_ns(s);
     double blocked = s->blocked_ns > s->steal_ns ? (double)(s->blocked_ns - s->steal_ns) : 0;
-    double cost = blocked + (double)s->exits * g->exit_cost_ns;
-    g->last_pct = vcpu_ns > 0 ? 100.0 * cost / vcpu_ns : 0;
+    double exits_ns = (double)s->exits * g->exit_cost_ns;
+    double share = vcpu_ns > 0 ? (blocked + exits_ns) / vcpu_ns : 0;
+    if (s->worst_active_ns && vcpu_ns > 0) {
+        double worst = (double)s->worst_blocked_ns / (double)s->worst_active_ns + exits_ns / vcpu_ns;
+        share = worst > share ? worst : share;
+    }
+    double cost = share * vcpu_ns;
+    g->last_pct = 100.0 * share;
     g->smoothed_pct = g->epochs ? (g->smoothed_pct + g->last_pct) / 2 : g->last_pct;
     g->cost_ns_total += cost;
     g->vcpu_ns_total += vcpu_ns;

@@ -15,8 +15,11 @@
  *
  *   slowdown  = (blocked + exits * exit_cost) / (vCPU time in use)
  *
- * where the vCPU time in use is the epoch times the vCPUs, less what the
- * guest itself slept (a Linux program's threads waiting in epoll or a
+ * or, when more, the blocked share of the one vCPU tiering blocked most
+ * (its blocked time over its own time in use, plus the exits' even share):
+ * the thread a server's connections wait on is its speed, whatever the
+ * other threads do. The vCPU time in use is the epoch times the vCPUs,
+ * less what the guest itself slept (a Linux program's threads waiting in epoll or a
  * futex, spare vCPUs): a server whose one busy thread pays a fault must not
  * see it diluted by five idle ones. At least one vCPU's epoch counts, so an
  * idle guest's few faults do not read as a slowdown either.
@@ -44,6 +47,9 @@ struct guard_sample {
     uint64_t active_ns;         /* vCPU time the guest could use, summed (0: vcpus * wall_ns) */
     uint64_t blocked_ns;        /* summed over vCPUs */
     uint64_t steal_ns;          /* of it, the host's hypervisor's doing: not tiering's */
+    /* The vCPU blocked most for its time (net of steal), if one was in use
+     * for a quarter of the epoch: its blocked and in-use ns, else 0. */
+    uint64_t worst_blocked_ns, worst_active_ns;
     uint64_t exits;             /* VM exits tiering caused */
 };
 

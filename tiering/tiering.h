@@ -29,10 +29,12 @@ enum {
     TIERING_DIRTY_MANUAL = 1 << 0,          /* re-protection is ours: clear re-arms chosen pages */
     TIERING_DIRTY_INITIALLY_SET = 1 << 1,   /* logging starts with every page dirty, none protected */
 };
+#define TIERING_MAX_VCPUS 32
+
 /* What the slowdown guard reads of the vCPU threads, in ns since they
- * started, summed over them. */
+ * started (per vCPU, or summed over them). */
 struct tiering_vcpu_times {
-    unsigned running;       /* vCPUs running */
+    unsigned running;       /* vCPUs running (in the sum) */
     /* Neither on a CPU, nor waiting for one, nor paused, nor asleep in a
      * Linux guest's own wait: a vCPU blocks so only when a fault waits for
      * the host (and when the host's hypervisor steals its CPU). */
@@ -53,8 +55,10 @@ struct tiering_vm_ops {
     /* Manual mode: re-protect the pages whose bits are set in bitmap,
      * which covers pages [first, first + npages) (first % 64 == 0). */
     int (*dirty_log_clear)(void *vm, uint64_t first, uint64_t npages, const uint64_t *bitmap);
-    /* The vCPU threads' times since they started, summed (see below). */
-    void (*vcpu_times)(void *vm, struct tiering_vcpu_times *t);
+    /* The vCPU threads' times since they started (see above): summed into
+     * *sum, and each vCPU's into per[]; returns how many per[] holds (at
+     * most max). */
+    unsigned (*vcpu_times)(void *vm, struct tiering_vcpu_times *sum, struct tiering_vcpu_times *per, unsigned max);
 };
 
 enum tiering_access { TIERING_ACCESS_AUTO, TIERING_ACCESS_PAGE_IDLE, TIERING_ACCESS_UFFD, TIERING_ACCESS_OFF };

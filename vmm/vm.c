@@ -128,12 +128,21 @@ int vm_dirty_log_clear(void *opaque, uint64_t first, uint64_t npages, const uint
     return ioctl(vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &c) < 0 ? -errno : 0;
 }
 
-void vm_vcpu_times(void *opaque, struct tiering_vcpu_times *t)
+_Static_assert(AROM_MAX_VCPUS <= TIERING_MAX_VCPUS, "the guard reads every vCPU");
+
+unsigned vm_vcpu_times(void *opaque, struct tiering_vcpu_times *sum, struct tiering_vcpu_times *per, unsigned max)
 {
     struct vm *vm = opaque;
-    *t = (struct tiering_vcpu_times){.running = atomic_load(&vm->running_vcpus)};
-    for (unsigned i = 0; i < vm->nvcpus; i++)
-        vcpu_times(&vm->vcpus[i], t);
+    unsigned n = vm->nvcpus < max ? vm->nvcpus : max;
+    *sum = (struct tiering_vcpu_times){.running = atomic_load(&vm->running_vcpus)};
+    for (unsigned i = 0; i < n; i++) {
+        per[i] = (struct tiering_vcpu_times){0};
+        vcpu_times(&vm->vcpus[i], &per[i]);
+        sum->blocked_ns += per[i].blocked_ns;
+        sum->active_ns += per[i].active_ns;
+        sum->run_ns += per[i].run_ns;
+    }
+    return n;
 }
 
 struct tiering_vm_ops vm_tiering_ops(struct vm *vm)

@@ -58,7 +58,7 @@ void vm_destroy(struct vm *vm);
 int vm_dirty_log_enable(void *opaque, bool on, unsigned *mode);
 int vm_dirty_log_get(void *opaque, uint64_t *bitmap);
 int vm_dirty_log_clear(void *opaque, uint64_t first, uint64_t npages, const uint64_t *bitmap);
-void vm_vcpu_times(void *opaque, struct tiering_vcpu_times *t);
+unsigned vm_vcpu_times(void *opaque, struct tiering_vcpu_times *sum, struct tiering_vcpu_times *per, unsigned max);
 struct tiering_vm_ops vm_tiering_ops(struct vm *vm);
 
 /* Start every vCPU thread (unless the VM is already stopping). */

@@ -85,6 +85,26 @@ static void test_steal(void)
     CU_ASSERT_EQUAL(cpu_stat_read(&a), 0);                     /* this host's /proc/stat parses */
 }
 
+/* The vCPU tiering blocked most sets the share when it is the larger: four
+ * in use, all 20 ms of blocking on one of them is 10%, not 2.5%. */
+static void test_worst_vcpu(void)
+{
+    struct guard g;
+    guard_init(&g, 2.0, 20000);
+    struct guard_sample s = {.wall_ns = 200 * MS, .vcpus = 4, .active_ns = 800 * MS, .blocked_ns = 20 * MS,
+                             .worst_blocked_ns = 20 * MS, .worst_active_ns = 200 * MS};
+    guard_epoch(&g, &s);
+    CU_ASSERT_DOUBLE_EQUAL(g.last_pct, 10.0, 1e-9);
+    s.exits = 400;                                  /* 8 ms of exits over 800: +1% to either */
+    guard_epoch(&g, &s);
+    CU_ASSERT_DOUBLE_EQUAL(g.last_pct, 11.0, 1e-9);
+    /* blocking spread evenly: the worst is no more than the aggregate */
+    s = (struct guard_sample){.wall_ns = 200 * MS, .vcpus = 4, .active_ns = 800 * MS, .blocked_ns = 20 * MS,
+                              .worst_blocked_ns = 5 * MS, .worst_active_ns = 200 * MS};
+    guard_epoch(&g, &s);
+    CU_ASSERT_DOUBLE_EQUAL(g.last_pct, 2.5, 1e-9);
+}
+
 /* A steady cost under 3/4 of the target demotes; between that and the
  * target slows; over it pauses. */
 static void test_verdict_levels(void)
@@ -199,6 +219,7 @@ int register_guard_tests(void)
         {"slowdown = (blocked + exits x cost) / vCPU time", test_slowdown_arithmetic},
         {"vCPU time in use: idle threads do not dilute the cost", test_active_time},
         {"the host's steal is not tiering's cost", test_steal},
+        {"the vCPU blocked most: a server's busy thread", test_worst_vcpu},
         {"verdicts: demote, slow, pause", test_verdict_levels},
         {"smoothing: noise vs bursts", test_smoothing},
         {"allowance for the arm budgets", test_allowance},
