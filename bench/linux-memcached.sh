@@ -13,7 +13,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/linux-common.sh"
-build=$top/build keys=250000 size=1024 ops=200000 setpct=5 pipe=16 reps=2 budget=25% mem=512M settle=10
+build=$top/build keys=250000 size=1024 ops=200000 setpct=5 pipe=16 reps=2 budget=25% mem=768M settle=20
 calls=exit out=$top/build/bench-linux-memcached
 kv_options linux-memcached.sh "$@"
 command -v memcached >/dev/null || { echo "bench/linux-memcached.sh: needs memcached (apt-get install memcached)" >&2; exit 2; }

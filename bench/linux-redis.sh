@@ -16,7 +16,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/linux-common.sh"
-build=$top/build keys=250000 size=1024 ops=1000000 setpct=5 pipe=16 reps=2 budget=25% mem=512M settle=10
+build=$top/build keys=250000 size=1024 ops=1000000 setpct=5 pipe=16 reps=2 budget=25% mem=512M settle=20
 calls=exit out=$top/build/bench-linux-redis
 kv_options linux-redis.sh "$@"
 for t in redis-server redis-benchmark redis-cli; do
