@@ -65,7 +65,7 @@ json_check() {
     if jq -e "$2" "$1" >/dev/null; then return 0; fi
     echo "stats check failed: $2" | diag
     jq -c '{metrics, tiering: (.tiering // {} | {promotions, demotions, pages, faults, tokens, mappings,
-           daemon, audit_failures, invariant_violations})}' "$1" | diag
+           daemon, audit_failures, invariant_violations}), linux}' "$1" | diag
     return 1
 }
 

