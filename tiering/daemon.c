@@ -397,6 +397,15 @@ static void read_vcpus(const struct daemon *d, struct vcpu_sample *v)
         v->n = d->vm->vcpu_times(d->vm->vm, &v->sum, v->per, TIERING_MAX_VCPUS);
 }
 
+/* Of the host's steal since the last epoch, the part that fell on threads
+ * whose run time went from run_from to run_to; 0 without two readings. */
+static uint64_t steal_since(const struct daemon *d, const struct cpu_stat *cpu, bool have_cpu, uint64_t run_from,
+                            uint64_t run_to)
+{
+    return have_cpu && d->last_cpu.busy_ns && run_to > run_from
+               ? cpu_stat_steal_share(&d->last_cpu, cpu, run_to - run_from) : 0;
+}
+
 /* The vCPU that tiering blocked most, as a share of its own time (net of
  * the host's steal), among those in use for a quarter of the epoch at
  * least: a server's one busy thread is its speed. */
@@ -410,8 +419,7 @@ static void worst_vcpu(const struct daemon *d, const struct vcpu_sample *v, cons
         if (b->active_ns < a->active_ns + s->wall_ns / 4 || b->blocked_ns < a->blocked_ns)
             continue;
         uint64_t active = b->active_ns - a->active_ns, blocked = b->blocked_ns - a->blocked_ns;
-        uint64_t steal = have_cpu && d->last_cpu.busy_ns && b->run_ns > a->run_ns
-                             ? cpu_stat_steal_share(&d->last_cpu, cpu, b->run_ns - a->run_ns) : 0;
+        uint64_t steal = steal_since(d, cpu, have_cpu, a->run_ns, b->run_ns);
         blocked = blocked > steal ? blocked - steal : 0;
         if ((double)blocked / (double)active > best) {
             best = (double)blocked / (double)active;
@@ -438,8 +446,7 @@ static enum guard_verdict measure(struct daemon *d, uint64_t now, unsigned *vcpu
         /* A vCPU that finished leaves the sums: never count that as negative. */
         .blocked_ns = t.blocked_ns > last.blocked_ns ? t.blocked_ns - last.blocked_ns : 0,
         .active_ns = t.active_ns > last.active_ns ? t.active_ns - last.active_ns : 0,
-        .steal_ns = have_cpu && d->last_cpu.busy_ns && t.run_ns > last.run_ns
-                        ? cpu_stat_steal_share(&d->last_cpu, &cpu, t.run_ns - last.run_ns) : 0,
+        .steal_ns = steal_since(d, &cpu, have_cpu, last.run_ns, t.run_ns),
     };
     worst_vcpu(d, &vs, &cpu, have_cpu, &s);
     /* A flush reaches a vCPU asleep in the guest's own wait for free (on its
